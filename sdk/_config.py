@@ -1,0 +1,154 @@
+"""Configuration: Vault settings, tenants, their integrations, grants and regions.
+
+The file never holds a vendor key: keys live in the tenant's Vault. It may
+name the environment variable or file the *Vault* token comes from, because
+something has to bootstrap access to Vault.
+
+Validation errors point at the offending key, e.g.
+``tenants.acme.integrations.crm.grant: Input should be 'read-only' or 'scoped-write'``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sdk._errors import ConfigurationError, InvalidIdentifierError
+from sdk._ids import validate_id
+from sdk._scopes import Grant, Scope
+from vault import VaultSettings
+
+__all__ = ["AuditConfig", "IntegrationConfig", "NexoraConfig", "TenantConfig", "load_config"]
+
+Region = Literal["nz", "au", "us", "uk", "eu"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntegrationConfig(_Strict):
+    connector: str = Field(min_length=1, max_length=64)
+    grant: Literal["read-only", "scoped-write"] = "read-only"
+    write_scopes: tuple[str, ...] = ()
+    base_url: str | None = Field(default=None, description="Override the connector's API root (sandboxes).")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("write_scopes")
+    @classmethod
+    def _scopes_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for scope in value:
+            try:
+                Scope.parse(scope)
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _grant_consistent(self) -> IntegrationConfig:
+        try:
+            self.to_grant()
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def to_grant(self) -> Grant:
+        return Grant(self.grant, frozenset(Scope.parse(s) for s in self.write_scopes))
+
+
+class TenantConfig(_Strict):
+    region: Region = "nz"
+    cross_region: bool = Field(
+        default=False, description="Allow this tenant's credentials or telemetry outside its region (S8)."
+    )
+    phone_region: str = Field(default="NZ", pattern=r"^[A-Z]{2}$")
+    vault: VaultSettings | None = Field(default=None, description="The tenant's own Vault; default: [vault].")
+    integrations: dict[str, IntegrationConfig] = Field(default_factory=dict)
+
+    @field_validator("integrations")
+    @classmethod
+    def _integration_ids(cls, value: dict[str, IntegrationConfig]) -> dict[str, IntegrationConfig]:
+        for key in value:
+            validate_id(key, kind="integration id")
+        return value
+
+
+class AuditConfig(_Strict):
+    sink: Literal["jsonl", "memory", "none"] = "memory"
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _path_for_jsonl(self) -> AuditConfig:
+        if self.sink == "jsonl" and not self.path:
+            raise ValueError("audit.path is required when audit.sink = 'jsonl'")
+        return self
+
+
+class NexoraConfig(_Strict):
+    vault: VaultSettings | None = None
+    audit: AuditConfig = AuditConfig()
+    max_staleness: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=3600.0,
+        description="Seconds a credential read from Vault may be reused in-process (S4). 0: read every call.",
+    )
+    conversation_max_lifetime: float = Field(
+        default=3600.0, gt=0.0, description="Seconds after which an abandoned conversation is wiped (S5)."
+    )
+    tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_ids(cls, value: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
+        for key in value:
+            validate_id(key, kind="tenant id")
+        return value
+
+    @model_validator(mode="after")
+    def _every_tenant_has_vault(self) -> NexoraConfig:
+        for tenant_id, tenant in self.tenants.items():
+            if tenant.vault is None and self.vault is None:
+                raise ValueError(
+                    f"tenant {tenant_id!r} has no [tenants.{tenant_id}.vault] and there is no default [vault]"
+                )
+        return self
+
+    def vault_for(self, tenant_id: str) -> VaultSettings:
+        tenant = self.tenants[tenant_id]
+        settings = tenant.vault or self.vault
+        assert settings is not None  # guaranteed by _every_tenant_has_vault
+        return settings
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], *, source: str = "configuration") -> NexoraConfig:
+        """Validate a mapping; errors name each offending key and never echo values."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors(include_input=False, include_url=False):
+                where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                lines.append(f"  {where}: {err['msg']}")
+            raise ConfigurationError(f"invalid {source}:\n" + "\n".join(lines)) from None
+        except InvalidIdentifierError as exc:
+            raise ConfigurationError(f"invalid {source}: {exc}") from None
+
+
+def load_config(path: str | Path) -> NexoraConfig:
+    """Read and validate a TOML configuration file."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigurationError(f"configuration file {file} does not exist") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read configuration file {file}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{file} is not valid TOML: {exc}") from None
+    return NexoraConfig.parse(data, source=str(file))

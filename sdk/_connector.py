@@ -1,0 +1,199 @@
+"""The base every connector subclasses.
+
+A connector is a vendor's base URL, the credential types it accepts, a few
+override points (below) and its operations. Class creation collects the
+operations into ``cls.operations``; the template methods around them
+(dispatch, scope enforcement, retries, audit, caching) are the SDK's, not the
+connector's.
+
+Override points, each only when the vendor needs it:
+
+* ``authenticate(request, credential)``: when the vendor does not take
+  ``Authorization: Bearer <api key>`` or HTTP Basic.
+* ``request_id(response)``: when the vendor's request id header is not one of
+  ``request_id_headers``.
+* ``error_code(response)``: to surface the vendor's machine-readable error
+  code (never its message, which can quote customer data).
+* ``retry_after(response)``: when the vendor signals back-off in a header
+  other than ``Retry-After``.
+* ``verify()``: a cheap read that proves a credential works.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+import phonenumbers
+from pydantic import BaseModel, ConfigDict
+
+from sdk._auth import CredentialSource, VaultCredentialAuth
+from sdk._http import VendorHttp
+from sdk._operations import OperationSpec, build_spec, declaration_of
+from sdk._retry import RetryPolicy, parse_retry_after
+from vault import ApiKeyCredential, BasicCredential, Credential
+
+__all__ = ["Category", "Connector", "NoSettings", "normalise_phone"]
+
+
+class Category(StrEnum):
+    CRM = "crm"
+    TICKETING = "ticketing"
+    BILLING = "billing"
+
+
+class NoSettings(BaseModel):
+    """Settings of a connector that needs none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def normalise_phone(number: str, default_region: str) -> str | None:
+    """Return ``number`` in E.164 form, or None if it is not a possible phone number.
+
+    Uses libphonenumber (the ``phonenumbers`` package): national formats are read
+    in the tenant's default region (``NZ`` unless configured).
+    """
+    try:
+        parsed = phonenumbers.parse(number, default_region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Connector:
+    """Base of all connectors; subclass a category base (CRMConnector, ...) instead."""
+
+    name: ClassVar[str]
+    """Registry name, e.g. ``hubspot``."""
+    display_name: ClassVar[str] = ""
+    category: ClassVar[Category]
+    base_url: ClassVar[str]
+    """Vendor API root; ``{setting}`` placeholders are filled from the integration's settings."""
+    credential_types: ClassVar[tuple[type[Credential], ...]] = (ApiKeyCredential,)
+    Settings: ClassVar[type[BaseModel]] = NoSettings
+    request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id",)
+    idempotency_header: ClassVar[str | None] = None
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    max_response_bytes: ClassVar[int] = 4 * 1024 * 1024
+    default_headers: ClassVar[Mapping[str, str]] = {}
+    operations: ClassVar[Mapping[str, OperationSpec]] = {}
+
+    # Category bases set this so their stub operations count as "not implemented".
+    _sdk_base: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._sdk_base = bool(cls.__dict__.get("_sdk_base", False))
+        declared: dict[str, Any] = {}
+        contract: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            for attr_name, value in vars(klass).items():
+                found = declaration_of(value)
+                if found is None:
+                    continue
+                inherited = declared.get(attr_name)
+                if inherited is not None and inherited.scope != found.scope:
+                    raise TypeError(
+                        f"{cls.__qualname__}.{attr_name} declares scope {found.scope}, but the standard "
+                        f"operation it overrides needs {inherited.scope}"
+                    )
+                declared[attr_name] = found
+                # The first declaration fixes the arguments and result: an override implements the
+                # standard contract, it cannot loosen its validation (or its tool schema).
+                contract.setdefault(attr_name, value)
+        specs: dict[str, OperationSpec] = {}
+        for op_name, declaration in declared.items():
+            owner = next(k for k in cls.__mro__ if op_name in vars(k))
+            implemented = not getattr(owner, "_sdk_base", False) and owner is not Connector
+            specs[op_name] = build_spec(op_name, contract[op_name], declaration, implemented=implemented)
+        cls.operations = specs
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        credentials: CredentialSource,
+        settings: BaseModel,
+        tenant: str,
+        integration: str,
+        base_url: str,
+        phone_region: str = "NZ",
+    ) -> None:
+        self.settings = settings
+        self.tenant = tenant
+        self.integration = integration
+        self.phone_region = phone_region
+        auth = VaultCredentialAuth(
+            source=credentials,
+            tenant=tenant,
+            integration=integration,
+            accepted_types=self.credential_types,
+            apply=self.authenticate,
+        )
+        self.http = VendorHttp(
+            client=client,
+            base_url=base_url,
+            auth=auth,
+            hooks=self,
+            retry_policy=self.retry_policy,
+            idempotency_header=self.idempotency_header,
+            max_response_bytes=self.max_response_bytes,
+            default_headers=self.default_headers,
+        )
+
+    @classmethod
+    def implemented_operations(cls) -> dict[str, OperationSpec]:
+        return {name: spec for name, spec in cls.operations.items() if spec.implemented}
+
+    @classmethod
+    def resolve_base_url(cls, settings: BaseModel) -> str:
+        return cls.base_url.format(**settings.model_dump())
+
+    # --- override points -----------------------------------------------------
+
+    def authenticate(self, request: httpx.Request, credential: Credential) -> None:
+        """Put the credential on the request. Override for vendor-specific schemes."""
+        if isinstance(credential, ApiKeyCredential):
+            request.headers["Authorization"] = "Bearer " + credential.api_key.get_secret_value()
+        elif isinstance(credential, BasicCredential):
+            raw = f"{credential.username}:{credential.password.get_secret_value()}".encode()
+            request.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        else:
+            raise NotImplementedError(
+                f"{type(self).__name__} must override authenticate() for {credential.type}"
+            )
+
+    def request_id(self, response: httpx.Response) -> str | None:
+        """Return the vendor's id for this request, for support tickets and logs."""
+        for header in self.request_id_headers:
+            value: str | None = response.headers.get(header)
+            if value:
+                return value
+        return None
+
+    def error_code(self, response: httpx.Response) -> str | None:
+        """Return the vendor's machine-readable error code from an error response, if any."""
+        return None
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """Return how long the vendor asked us to wait after a 429."""
+        return parse_retry_after(response.headers.get("retry-after"))
+
+    async def verify(self) -> None:
+        """Prove the current credential works with one cheap read; raise a VendorError if not."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement verify()")
+
+    # --- helpers for connector code ------------------------------------------
+
+    def phone_e164(self, number: str | None) -> str | None:
+        """Normalise a phone number in the tenant's default region (None if unparseable)."""
+        return None if number is None else normalise_phone(number, self.phone_region)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} tenant={self.tenant!r} integration={self.integration!r}>"

@@ -1,0 +1,166 @@
+"""Running one operation: validate, enforce the grant, run, audit, cache.
+
+This is the first of the two scope checks (S1); the second is in the HTTP
+transport. Every path through here, allowed or denied, successful or not,
+emits exactly one audit record (S7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from sdk._audit import AuditDecision, AuditRecord, AuditSink
+from sdk._cache import ConversationCache
+from sdk._connector import Connector
+from sdk._context import CallContext, current_call
+from sdk._errors import (
+    DeadlineExceededError,
+    NexoraError,
+    ScopeDeniedError,
+    UnknownOperationError,
+    VendorPayloadError,
+)
+from sdk._operations import OperationSpec
+from sdk._scopes import Grant
+
+__all__ = ["IntegrationBinding", "dispatch"]
+
+# Exceptions a connector's parsing code raises on a payload of the wrong shape.
+_PARSE_ERRORS = (ValidationError, KeyError, TypeError, ValueError, IndexError, AttributeError, LookupError)
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationBinding:
+    """One tenant's integration: its connector instance and the grant it holds."""
+
+    tenant: str
+    integration: str
+    connector: Connector
+    grant: Grant
+    region: str
+
+    def spec(self, operation: str) -> OperationSpec:
+        spec = type(self.connector).operations.get(operation)
+        if spec is None or not spec.implemented:
+            available = ", ".join(sorted(type(self.connector).implemented_operations())) or "none"
+            raise UnknownOperationError(
+                f"integration {self.integration!r} ({type(self.connector).name}) has no operation "
+                f"{operation!r}; available: {available}"
+            )
+        return spec
+
+
+def _discriminator(arguments: dict[str, Any]) -> bytes:
+    return json.dumps(arguments, sort_keys=True, default=str, separators=(",", ":")).encode()
+
+
+async def dispatch(
+    binding: IntegrationBinding,
+    spec: OperationSpec,
+    arguments: dict[str, Any],
+    *,
+    audit: AuditSink,
+    conversation_id: str | None,
+    deadline: float | None = None,
+    cache: ConversationCache | None = None,
+) -> Any:
+    """Run ``spec`` on the binding's connector under its grant and return the validated result."""
+    started = time.monotonic()
+    connector = binding.connector
+    outcome = "ok"
+    decision = AuditDecision.ALLOWED
+    ctx: CallContext | None = None
+
+    try:
+        kwargs = spec.validate_arguments(arguments)
+        if not binding.grant.allows(spec.scope):
+            decision = AuditDecision.DENIED
+            raise ScopeDeniedError(
+                f"{spec.name} needs {spec.scope}, which tenant {binding.tenant!r} did not grant integration "
+                f"{binding.integration!r}; add it to write_scopes with grant = 'scoped-write' to allow it",
+                scope=str(spec.scope),
+            )
+        discriminator = _discriminator(kwargs) if (cache is not None and spec.cacheable) else None
+        if cache is not None and discriminator is not None:
+            hit = cache.get(binding.integration, spec.name, discriminator)
+            if hit is not None:
+                outcome = "cached"
+                return spec.result_adapter.validate_json(hit)
+
+        ctx = CallContext(
+            tenant=binding.tenant,
+            integration=binding.integration,
+            connector=type(connector).name,
+            operation=spec,
+            grant=binding.grant,
+            deadline=deadline,
+        )
+        token = current_call.set(ctx)
+        try:
+            result = await _run(connector, spec, kwargs, deadline)
+        finally:
+            current_call.reset(token)
+
+        if cache is not None:
+            if discriminator is not None:
+                cache.put(
+                    binding.integration, spec.name, discriminator, spec.result_adapter.dump_json(result)
+                )
+            elif spec.is_write:
+                cache.discard_integration(binding.integration)
+        return result
+    except NexoraError as exc:
+        outcome = type(exc).__name__
+        raise
+    except asyncio.CancelledError:
+        outcome = "cancelled"
+        raise
+    finally:
+        audit.emit(
+            AuditRecord(
+                tenant=binding.tenant,
+                integration=binding.integration,
+                connector=type(connector).name,
+                operation=spec.name,
+                scope=str(spec.scope),
+                decision=decision,
+                outcome=outcome,
+                http_status=ctx.http_status if ctx else None,
+                latency_ms=round((time.monotonic() - started) * 1000, 3),
+                credential_version=ctx.credential_version if ctx else None,
+                conversation_id=conversation_id,
+                region=binding.region,
+            )
+        )
+
+
+async def _run(
+    connector: Connector, spec: OperationSpec, kwargs: dict[str, Any], deadline: float | None
+) -> Any:
+    method = getattr(connector, spec.name)
+    failure: NexoraError | None = None
+    try:
+        if deadline is None:
+            raw = await method(**kwargs)
+        else:
+            async with asyncio.timeout_at(deadline):
+                raw = await method(**kwargs)
+        return spec.result_adapter.validate_python(raw)
+    except TimeoutError:
+        failure = DeadlineExceededError(f"{spec.name} did not finish within the caller's deadline")
+    except NexoraError:
+        raise
+    except _PARSE_ERRORS as exc:
+        failure = VendorPayloadError(
+            f"{type(connector).name} could not read the vendor's answer to {spec.name} "
+            f"({type(exc).__name__}); the vendor's payload did not have the documented shape"
+        )
+    # Raised outside the except block so the original exception is not even kept as __context__:
+    # it can quote the payload (pydantic puts inputs in its errors).
+    raise failure

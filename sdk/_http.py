@@ -1,0 +1,397 @@
+"""The HTTP layer every connector talks to its vendor through.
+
+Three things happen here and nowhere else:
+
+* the second, independent scope check (S1): :class:`ScopeGuardTransport`
+  refuses a mutating request that the operation in progress may not send,
+  *inside* the transport, so it holds whatever the connector code does;
+* credentials are applied per request (see :mod:`sdk._auth`);
+* retries, timeouts, size limits and the translation of httpx errors and
+  vendor statuses into the SDK's typed errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Protocol
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception
+
+from sdk._context import CallContext, current_call
+from sdk._errors import (
+    DeadlineExceededError,
+    ScopeDeniedError,
+    VendorAuthError,
+    VendorConflictError,
+    VendorConnectionError,
+    VendorError,
+    VendorNotFoundError,
+    VendorPayloadError,
+    VendorRateLimitError,
+    VendorServerError,
+    VendorTimeoutError,
+)
+from sdk._retry import RETRYABLE, RetryPolicy
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "HttpClientPool",
+    "ResponseHooks",
+    "ScopeGuardTransport",
+    "VendorHttp",
+    "enforce_request_scope",
+    "translate_httpx_error",
+]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class _StripQueryFilter(logging.Filter):
+    """Remove query strings from httpx's request log lines.
+
+    httpx logs every request URL at INFO. Vendor search APIs carry the caller's
+    phone number or email in the query (Stripe ``query=phone:'+64...'``), so a
+    service that turns on INFO logging would write customer data to its logs.
+    Only the query is removed; method, host, path and status stay.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and arg.query else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _install_log_filter() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _StripQueryFilter) for f in logger.filters):
+        logger.addFilter(_StripQueryFilter())
+
+
+_install_log_filter()
+DEFAULT_TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
+def enforce_request_scope(request: httpx.Request) -> CallContext:
+    """Refuse ``request`` unless the operation in progress may send it (S1, HTTP layer).
+
+    GET/HEAD/OPTIONS are reads. Any other method is allowed only when the
+    operation declares a write scope that the tenant granted, or when it is a
+    POST to a path the (read) operation declared as a read-over-POST.
+    Requests made outside a dispatched operation are refused outright.
+    """
+    method = request.method.upper()
+    path = request.url.path
+    ctx = current_call.get()
+    if ctx is None:
+        raise ScopeDeniedError(
+            f"refused {method} {path}: vendor requests may only be sent by a dispatched operation"
+        )
+    if method in SAFE_METHODS:
+        return ctx
+    spec = ctx.operation
+    if spec.scope.is_write:
+        if ctx.grant.allows(spec.scope):
+            return ctx
+        raise ScopeDeniedError(
+            f"refused {method} {path}: {spec.name} needs {spec.scope}, which tenant {ctx.tenant!r} "
+            f"did not grant integration {ctx.integration!r}",
+            scope=str(spec.scope),
+        )
+    if method == "POST" and spec.allows_post_read(path):
+        return ctx
+    raise ScopeDeniedError(
+        f"refused {method} {path}: {spec.name} holds only {spec.scope} and does not declare this path "
+        "as a read over POST",
+        scope=str(spec.scope),
+    )
+
+
+class ScopeGuardTransport(httpx.AsyncBaseTransport):
+    """Wraps the real transport and checks every request just before it is sent."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ctx = enforce_request_scope(request)
+        ctx.requests_sent += 1
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class HttpClientPool:
+    """One pooled ``httpx.AsyncClient`` per upstream origin, shared by all tenants.
+
+    Credentials are applied per request, never stored on a client, so sharing
+    the pool across tenants shares connections but nothing tenant-specific.
+    ``transport`` replaces the network (tests pass a respx router); every
+    client still goes through the scope guard.
+    """
+
+    def __init__(
+        self, *, transport: httpx.AsyncBaseTransport | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    ) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def client_for(self, base_url: str) -> httpx.AsyncClient:
+        origin = str(httpx.URL(base_url).copy_with(path="/", query=None, fragment=None))
+        client = self._clients.get(origin)
+        if client is None:
+            inner = self._transport or httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20), retries=0
+            )
+            client = httpx.AsyncClient(
+                transport=ScopeGuardTransport(inner),
+                timeout=self._timeout,
+                follow_redirects=False,  # a redirect must never carry credentials to another host
+                # The client is shared across tenants: a cookie one tenant's vendor session set must
+                # never ride along on another tenant's request (S2), so no cookie is ever stored.
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+                trust_env=False,  # no proxies or .netrc credentials picked up from the environment
+            )
+            self._clients[origin] = client
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+
+class ResponseHooks(Protocol):
+    """What the HTTP layer asks the connector about its vendor's responses."""
+
+    def request_id(self, response: httpx.Response) -> str | None: ...
+
+    def error_code(self, response: httpx.Response) -> str | None: ...
+
+    def retry_after(self, response: httpx.Response) -> float | None: ...
+
+
+class _NotSentError(VendorConnectionError):
+    """The connection was never established, so repeating any request is safe."""
+
+
+def translate_httpx_error(exc: Exception, *, method: str, path: str) -> VendorError:
+    """Map an httpx exception to the most specific SDK error (never echoing URL queries)."""
+    context: dict[str, Any] = {"method": method, "path": path}
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return _NotSentError("could not connect to the vendor in time", **context)
+    if isinstance(exc, httpx.TimeoutException):
+        return VendorTimeoutError("the vendor did not answer in time", **context)
+    if isinstance(exc, httpx.ConnectError):
+        return _NotSentError("could not connect to the vendor", **context)
+    if isinstance(exc, httpx.ProxyError | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return VendorConnectionError(f"the request could not be sent ({type(exc).__name__})", **context)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.NetworkError):
+        return VendorConnectionError(f"the connection to the vendor failed ({type(exc).__name__})", **context)
+    if isinstance(exc, httpx.DecodingError):
+        return VendorPayloadError("the vendor's response could not be decoded", **context)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return VendorPayloadError("the vendor redirected too many times", **context)
+    if isinstance(exc, httpx.InvalidURL):
+        return VendorPayloadError("the request URL is invalid", **context)
+    return VendorError(f"the request failed ({type(exc).__name__})", **context)
+
+
+def _status_error(status: int, retry_after: float | None, context: dict[str, Any]) -> VendorError:
+    if status in (401, 403):
+        return VendorAuthError(
+            "the vendor rejected the credential even after a fresh read from Vault; check that the key "
+            "stored for this integration is valid and has the vendor-side permissions",
+            **context,
+        )
+    if status == 404:
+        return VendorNotFoundError("the vendor has no such record", **context)
+    if status == 409:
+        return VendorConflictError("the vendor refused the write because of a conflict", **context)
+    if status == 429:
+        return VendorRateLimitError(
+            "the vendor is rate limiting requests", retry_after=retry_after, **context
+        )
+    if status >= 500:
+        return VendorServerError("the vendor failed to serve the request", **context)
+    return VendorError("the vendor refused the request", **context)
+
+
+class VendorHttp:
+    """The request API a connector instance uses; bound to one integration of one tenant."""
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        base_url: str,
+        auth: httpx.Auth,
+        hooks: ResponseHooks,
+        retry_policy: RetryPolicy,
+        idempotency_header: str | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._auth = auth
+        self._hooks = hooks
+        self._retry_policy = retry_policy
+        self._idempotency_header = idempotency_header
+        self._max_response_bytes = max_response_bytes
+        self._default_headers = dict(default_headers or {})
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one logical request (with retries) and return the fully read response.
+
+        Raises a :class:`~sdk.VendorError` subclass for any non-2xx outcome.
+        """
+        method = method.upper()
+        if not path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        all_headers = {**self._default_headers, **(headers or {})}
+        replayable = method in SAFE_METHODS
+        ctx = current_call.get()
+        if method == "POST" and ctx is not None and ctx.operation.allows_post_read(path):
+            replayable = True
+        if method not in SAFE_METHODS and self._idempotency_header:
+            idempotency_key = idempotency_key or str(uuid.uuid4())
+        if idempotency_key is not None:
+            if not self._idempotency_header:
+                raise ValueError("this connector declares no idempotency_header")
+            all_headers[self._idempotency_header] = idempotency_key
+            replayable = True
+        request = self._client.build_request(
+            method, self._base_url + path, params=params, json=json, data=data, headers=all_headers
+        )
+        deadline = ctx.deadline if ctx is not None else None
+
+        def should_retry(exc: BaseException) -> bool:
+            return isinstance(exc, _NotSentError) or (replayable and isinstance(exc, RETRYABLE))
+
+        retrying = AsyncRetrying(
+            stop=self._retry_policy.stop(deadline),
+            wait=self._retry_policy.wait(),
+            retry=retry_if_exception(should_retry),
+            reraise=True,
+            sleep=asyncio.sleep,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(request, deadline)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request and parse its JSON body (None for an empty body)."""
+        response = await self.request(method, path, **kwargs)
+        return self.parse_json(response)
+
+    @staticmethod
+    def parse_json(response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return jsonlib.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            pass
+        # Raised outside the except block: JSONDecodeError keeps the whole document in .doc.
+        raise VendorPayloadError(
+            "the vendor's response is not valid JSON (truncated or not JSON)",
+            method=response.request.method,
+            path=response.request.url.path,
+            status=response.status_code,
+        )
+
+    async def _attempt(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        method, path = request.method, request.url.path
+        timeout = None
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceededError(f"the deadline passed before {method} {path} could be sent")
+            timeout = min(remaining, DEFAULT_TIMEOUT.read or remaining)
+            request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+        failure: VendorError | None = None
+        try:
+            response = await self._client.send(request, auth=self._auth, stream=True)
+            try:
+                body = await self._read_limited(response)
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            failure = translate_httpx_error(exc, method=method, path=path)
+        if failure is not None:
+            # Raised outside the except block: httpx errors hold the request, with its credential
+            # header and query string, and must not ride along as __context__ (S3).
+            raise failure
+        ctx = current_call.get()
+        if ctx is not None:
+            ctx.http_status = response.status_code
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        final = httpx.Response(response.status_code, headers=headers, content=body, request=request)
+        if final.status_code < 400:
+            return final
+        context: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": final.status_code,
+            "request_id": self._safe_hook(self._hooks.request_id, final),
+            "vendor_code": self._safe_hook(self._hooks.error_code, final),
+        }
+        retry_after = self._hooks.retry_after(final) if final.status_code == 429 else None
+        raise _status_error(final.status_code, retry_after, context)
+
+    async def _read_limited(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_response_bytes:
+            raise self._oversized(response)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_response_bytes:
+                raise self._oversized(response)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _oversized(self, response: httpx.Response) -> VendorPayloadError:
+        return VendorPayloadError(
+            f"the vendor's response exceeds the {self._max_response_bytes}-byte limit",
+            method=response.request.method,
+            path=response.request.url.path,
+            status=response.status_code,
+        )
+
+    @staticmethod
+    def _safe_hook(hook: Any, response: httpx.Response) -> str | None:
+        """Run a connector hook on an error response; a hook bug must not mask the real error."""
+        try:
+            value = hook(response)
+        except Exception:  # noqa: BLE001 - the vendor error is what the caller needs to see
+            return None
+        if value is None:
+            return None
+        text = str(value)
+        return text[:128] if text.isprintable() else None

@@ -1,0 +1,229 @@
+"""Shared models every connector maps its vendor's payloads onto.
+
+The models are strict (unknown fields are refused, instances are frozen) so
+that a connector cannot smuggle raw vendor data past redaction: whatever
+reaches the voice agent has a declared field with a declared sensitivity.
+Vendor drift is the connector's job to absorb (unknown enum values map to
+``unknown``), not the models'.
+
+Sensitivity is declared with ``Annotated[..., Sensitive.PII]`` and read back
+with :func:`sensitivity_of`, so redaction and audit work by type, not by
+guessing from field names.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Account",
+    "BillingCustomer",
+    "Contact",
+    "Invoice",
+    "InvoiceStatus",
+    "Money",
+    "Note",
+    "Requester",
+    "Sensitive",
+    "SharedModel",
+    "Subscription",
+    "SubscriptionStatus",
+    "Ticket",
+    "TicketComment",
+    "TicketPriority",
+    "TicketStatus",
+    "sensitivity_of",
+]
+
+
+class Sensitive(StrEnum):
+    """How a field must be treated at the language-model boundary and in telemetry."""
+
+    PII = "pii"
+    """Identifies a person: name, email, phone, address, free text they wrote."""
+    PCI = "pci"
+    """Payment card data: never more than the last four digits."""
+    HEALTH = "health"
+    """Health identifiers and information."""
+
+
+class SharedModel(BaseModel):
+    """Base of every shared model: strict, frozen, no extra fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=100_000)
+
+
+def sensitivity_of(model: type[BaseModel], field_name: str) -> Sensitive | None:
+    """Return the sensitivity declared on a model field, or None."""
+    info = model.model_fields[field_name]
+    for item in info.metadata:
+        if isinstance(item, Sensitive):
+            return item
+    return None
+
+
+_Id = Annotated[str, Field(min_length=1, max_length=256)]
+PIIStr = Annotated[str, Sensitive.PII]
+PCIStr = Annotated[str, Sensitive.PCI]
+
+
+class Contact(SharedModel):
+    """A person in the CRM."""
+
+    id: _Id
+    source: str = Field(description="Integration id the record came from.")
+    name: PIIStr | None = None
+    email: PIIStr | None = None
+    phone: PIIStr | None = Field(default=None, description="E.164 when the vendor's number could be parsed.")
+    account_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Account(SharedModel):
+    """A company or organisation in the CRM."""
+
+    id: _Id
+    source: str
+    name: str | None = None
+    domain: str | None = None
+    phone: PIIStr | None = None
+    industry: str | None = None
+
+
+class Note(SharedModel):
+    """A note written on a contact (e.g. a call summary)."""
+
+    id: _Id
+    source: str
+    contact_id: str | None = None
+    body: PIIStr
+    created_at: datetime | None = None
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD)
+
+
+class TicketPriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+    UNKNOWN = "unknown"
+
+
+class Requester(SharedModel):
+    """The person a ticketing system files tickets for."""
+
+    id: _Id
+    source: str
+    name: PIIStr | None = None
+    email: PIIStr | None = None
+    phone: PIIStr | None = None
+
+
+class TicketComment(SharedModel):
+    id: _Id
+    body: PIIStr
+    public: bool
+    author_id: str | None = None
+    created_at: datetime | None = None
+
+
+class Ticket(SharedModel):
+    """A support ticket; ``comments`` is filled by get_ticket, empty in lists."""
+
+    id: _Id
+    source: str
+    subject: PIIStr | None = None
+    status: TicketStatus = TicketStatus.UNKNOWN
+    priority: TicketPriority = TicketPriority.UNKNOWN
+    requester_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    comments: tuple[TicketComment, ...] = ()
+
+
+class Money(SharedModel):
+    """An amount in the currency's minor unit (cents), as billing vendors report it."""
+
+    amount_minor: int
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class BillingCustomer(SharedModel):
+    id: _Id
+    source: str
+    name: PIIStr | None = None
+    email: PIIStr | None = None
+    phone: PIIStr | None = None
+    balance: Money | None = Field(
+        default=None, description="Amount the customer owes (positive) or holds in credit (negative)."
+    )
+    delinquent: bool | None = None
+    card_last4: Annotated[str | None, Sensitive.PCI] = Field(default=None, pattern=r"^\d{4}$")
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    OVERDUE = "overdue"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+    UNKNOWN = "unknown"
+
+
+class Invoice(SharedModel):
+    id: _Id
+    source: str
+    number: str | None = None
+    status: InvoiceStatus = InvoiceStatus.UNKNOWN
+    amount_due: Money | None = None
+    total: Money | None = None
+    due_date: date | None = None
+    created_at: datetime | None = None
+
+
+class SubscriptionStatus(StrEnum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    PAUSED = "paused"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    INCOMPLETE = "incomplete"
+    UNKNOWN = "unknown"
+
+
+class Subscription(SharedModel):
+    id: _Id
+    source: str
+    status: SubscriptionStatus = SubscriptionStatus.UNKNOWN
+    plan_name: str | None = None
+    amount: Money | None = None
+    current_period_end: datetime | None = None
+    cancel_at_period_end: bool | None = None
+
+
+def coerce_enum(enum: type[Any], value: object) -> Any:
+    """Map a vendor's value onto ``enum``, or its UNKNOWN member when it drifted."""
+    try:
+        return enum(value)
+    except ValueError:
+        return enum.UNKNOWN

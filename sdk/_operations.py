@@ -1,0 +1,159 @@
+"""Declaring connector operations and the scope each one needs.
+
+``@operation(scope=...)`` marks a connector method as an operation. The
+declaration is read once, when the connector class is created, into an
+:class:`OperationSpec` that holds everything dispatch needs: the scope, the
+POST paths that are really reads, a pydantic model of the arguments (used to
+validate calls and to export tool schemas) and an adapter for the result.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+
+from sdk._errors import ConfigurationError, InvalidArgumentsError
+from sdk._scopes import Scope
+
+__all__ = ["OperationDeclaration", "OperationSpec", "PathPattern", "operation"]
+
+_F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
+
+_ATTRIBUTE = "__nexora_operation__"
+
+
+@dataclass(frozen=True, slots=True)
+class PathPattern:
+    """A URL path template such as ``/crm/v3/objects/{object}/search``.
+
+    ``{name}`` matches one non-empty path segment; nothing else is a wildcard,
+    so a declared read-over-POST can never cover more than the paths it names.
+    """
+
+    template: str
+    regex: re.Pattern[str]
+
+    @classmethod
+    def compile(cls, template: str) -> PathPattern:
+        if not template.startswith("/"):
+            raise ConfigurationError(f"read-over-POST path {template!r} must start with '/'")
+        parts = re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*\})", template)
+        body = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        return cls(template, re.compile(body))
+
+    def matches(self, path: str) -> bool:
+        return self.regex.fullmatch(path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationDeclaration:
+    """What ``@operation`` recorded on the function, before the class exists."""
+
+    scope: Scope
+    reads_over_post: tuple[PathPattern, ...]
+    cacheable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSpec:
+    """Everything dispatch, enforcement and tool export need about one operation."""
+
+    name: str
+    scope: Scope
+    reads_over_post: tuple[PathPattern, ...]
+    cacheable: bool
+    description: str
+    arguments_model: type[BaseModel]
+    result_adapter: TypeAdapter[Any]
+    implemented: bool
+
+    @property
+    def is_write(self) -> bool:
+        return self.scope.is_write
+
+    def allows_post_read(self, path: str) -> bool:
+        """Return True if a POST to ``path`` is a declared read of this operation."""
+        return any(p.matches(path) for p in self.reads_over_post)
+
+    def validate_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validate call arguments; the error names fields, never the values given."""
+        problems: str | None = None
+        try:
+            model = self.arguments_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+        if problems is not None:
+            # Raised outside the except block: the ValidationError quotes the values given.
+            raise InvalidArgumentsError(f"invalid arguments for {self.name}: {problems}")
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+
+def operation(
+    scope: str, *, reads_over_post: Sequence[str] = (), cacheable: bool = True
+) -> Callable[[_F], _F]:
+    """Declare a connector method as an operation that needs ``scope``.
+
+    ``reads_over_post`` lists the URL path templates this operation POSTs to
+    although it only reads (search endpoints): only these may be POSTed under
+    a read scope. ``cacheable=False`` keeps a read's result out of the
+    conversation cache (for data that must be fresh on every call).
+    """
+    parsed = Scope.parse(scope)
+    patterns = tuple(PathPattern.compile(p) for p in reads_over_post)
+    if parsed.is_write and patterns:
+        raise ConfigurationError(f"{scope} is a write scope; reads_over_post applies to read scopes only")
+
+    def decorate(func: _F) -> _F:
+        declared: _F = func
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"operation {func.__qualname__} must be an 'async def' method")
+        setattr(
+            declared, _ATTRIBUTE, OperationDeclaration(parsed, patterns, cacheable and not parsed.is_write)
+        )
+        return declared
+
+    return decorate
+
+
+def declaration_of(func: object) -> OperationDeclaration | None:
+    found = getattr(func, _ATTRIBUTE, None)
+    return found if isinstance(found, OperationDeclaration) else None
+
+
+def build_spec(
+    name: str, func: Callable[..., Any], declaration: OperationDeclaration, *, implemented: bool
+) -> OperationSpec:
+    """Turn a declared method into an OperationSpec (called once per connector class)."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    fields: dict[str, Any] = {}
+    for param in list(inspect.signature(func).parameters.values())[1:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"operation {func.__qualname__} may not take *args or **kwargs")
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+    arguments_model = create_model(
+        f"{name}_arguments",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        **fields,
+    )
+    doc = inspect.getdoc(func) or name.replace("_", " ")
+    return OperationSpec(
+        name=name,
+        scope=declaration.scope,
+        reads_over_post=declaration.reads_over_post,
+        cacheable=declaration.cacheable,
+        description=doc.strip().split("\n\n")[0].replace("\n", " "),
+        arguments_model=arguments_model,
+        result_adapter=TypeAdapter(hints.get("return", Any)),
+        implemented=implemented,
+    )

@@ -1,0 +1,248 @@
+"""``NexoraConnect``: the facade a voice agent holds for the life of its process.
+
+It owns the things shared across calls (HTTP connection pools, the Vault
+credential store, the audit sink, the connector registry) and none of the
+things that belong to a call: those live in a :class:`~sdk.Conversation`.
+Configuration is per instance; there are no module-level globals to leak
+one tenant's settings into another's calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from sdk._audit import AuditSink, JsonLinesAuditSink, MemoryAuditSink, NullAuditSink
+from sdk._config import NexoraConfig, load_config
+from sdk._connector import Connector
+from sdk._context import CallContext, current_call
+from sdk._conversation import Conversation
+from sdk._dispatch import IntegrationBinding
+from sdk._errors import ConfigurationError, UnknownIntegrationError, UnknownTenantError, UsageError
+from sdk._http import HttpClientPool
+from sdk._ids import validate_conversation_id, validate_id
+from sdk._operations import build_spec, operation
+from sdk._registry import ConnectorRegistry, default_registry
+from vault import CredentialStore
+
+__all__ = ["NexoraConnect"]
+
+
+class _VerifyProbe:
+    """Holder of the synthetic read-only operation that ``verify()`` runs under."""
+
+    @operation("credentials:read")
+    async def verify(self) -> None:
+        """Prove the stored credential works."""
+
+
+_VERIFY_SPEC = build_spec(
+    "verify",
+    _VerifyProbe.verify,
+    _VerifyProbe.verify.__nexora_operation__,  # type: ignore[attr-defined]
+    implemented=True,
+)
+
+
+class NexoraConnect:
+    """Entry point: ``async with NexoraConnect.from_config("nexora.toml") as nc: ...``."""
+
+    def __init__(
+        self,
+        config: NexoraConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        audit_sink: AuditSink | None = None,
+        registry: ConnectorRegistry | None = None,
+        credential_store: CredentialStore | None = None,
+        vault_tokens: Mapping[str, str] | None = None,
+    ) -> None:
+        """Build the runtime.
+
+        ``transport`` replaces the network for vendor requests (tests pass a
+        respx router); it is still wrapped by the scope guard. ``vault_tokens``
+        maps tenant id to a Vault token to use instead of the configured
+        token source (the demo and tests use it).
+        """
+        self.config = config
+        self.registry = registry or default_registry()
+        self.audit_sink: AuditSink = audit_sink or self._sink_from_config(config)
+        self._pool = HttpClientPool(transport=transport)
+        self._owns_store = credential_store is None
+        self.credentials = credential_store or CredentialStore(max_staleness=config.max_staleness)
+        self._bindings: dict[tuple[str, str], IntegrationBinding] = {}
+        self._conversations: dict[tuple[str, str], Conversation] = {}
+        self._closed = False
+        tokens = dict(vault_tokens or {})
+        for tenant_id, tenant in config.tenants.items():
+            if self._owns_store:
+                self.credentials.register_tenant(
+                    tenant_id,
+                    settings=config.vault_for(tenant_id),
+                    region=tenant.region,
+                    allow_cross_region=tenant.cross_region,
+                    token=tokens.get(tenant_id),
+                )
+            for integration_id, integration in tenant.integrations.items():
+                if integration.connector not in self.registry:
+                    known = ", ".join(self.registry.names()) or "none"
+                    raise ConfigurationError(
+                        f"tenants.{tenant_id}.integrations.{integration_id}.connector: no connector named "
+                        f"{integration.connector!r} is installed (installed: {known})"
+                    )
+
+    @classmethod
+    def from_config(cls, path: str | Path, **kwargs: Any) -> NexoraConnect:
+        """Load a TOML configuration file (see :mod:`sdk._config` for its keys)."""
+        return cls(load_config(path), **kwargs)
+
+    @staticmethod
+    def _sink_from_config(config: NexoraConfig) -> AuditSink:
+        if config.audit.sink == "jsonl":
+            assert config.audit.path is not None
+            return JsonLinesAuditSink(config.audit.path)
+        if config.audit.sink == "none":
+            return NullAuditSink()
+        return MemoryAuditSink()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def __aenter__(self) -> NexoraConnect:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Wipe every open conversation, then release connections and Vault clients."""
+        self.wipe_all("SDK shut down")
+        self._closed = True
+        await self._pool.aclose()
+        if self._owns_store:
+            await self.credentials.aclose()
+        close = getattr(self.audit_sink, "close", None)
+        if callable(close):
+            close()
+
+    def wipe_all(self, reason: str = "shut down") -> int:
+        """Wipe every open conversation now (SIGTERM handlers call this). Returns how many."""
+        open_conversations = list(self._conversations.values())
+        for conv in open_conversations:
+            conv._close(reason)
+        return len(open_conversations)
+
+    # --- conversations ---------------------------------------------------------
+
+    def conversation(
+        self, *, tenant: str, conversation_id: str, max_lifetime: float | None = None
+    ) -> Conversation:
+        """Open a conversation for one call of ``tenant``; use it as ``async with``."""
+        if self._closed:
+            raise UsageError("this NexoraConnect has been closed; create a new one")
+        validate_id(tenant, kind="tenant id")
+        validate_conversation_id(conversation_id)
+        if tenant not in self.config.tenants:
+            raise UnknownTenantError(f"tenant {tenant!r} is not in the configuration")
+        key = (tenant, conversation_id)
+        if key in self._conversations:
+            raise UsageError(f"conversation {conversation_id!r} of tenant {tenant!r} is already open")
+        conv = Conversation(
+            self,
+            tenant=tenant,
+            conversation_id=conversation_id,
+            max_lifetime=max_lifetime or self.config.conversation_max_lifetime,
+            on_close=self._forget,
+        )
+        conv._start()
+        self._conversations[key] = conv
+        return conv
+
+    def _forget(self, conv: Conversation) -> None:
+        self._conversations.pop((conv.tenant, conv.conversation_id), None)
+
+    @property
+    def open_conversations(self) -> int:
+        return len(self._conversations)
+
+    # --- integrations ----------------------------------------------------------
+
+    def _binding(self, tenant: str, integration: str) -> IntegrationBinding:
+        key = (tenant, integration)
+        found = self._bindings.get(key)
+        if found is not None:
+            return found
+        validate_id(integration, kind="integration id")
+        tenant_config = self.config.tenants.get(tenant)
+        if tenant_config is None:
+            raise UnknownTenantError(f"tenant {tenant!r} is not in the configuration")
+        integration_config = tenant_config.integrations.get(integration)
+        if integration_config is None:
+            known = ", ".join(sorted(tenant_config.integrations)) or "none"
+            raise UnknownIntegrationError(
+                f"tenant {tenant!r} has no integration {integration!r} (configured: {known})"
+            )
+        cls = self.registry.load(integration_config.connector)
+        settings = self._connector_settings(cls, tenant, integration, integration_config.settings)
+        base_url = integration_config.base_url or cls.resolve_base_url(settings)
+        connector = cls(
+            client=self._pool.client_for(base_url),
+            credentials=self.credentials,
+            settings=settings,
+            tenant=tenant,
+            integration=integration,
+            base_url=base_url,
+            phone_region=tenant_config.phone_region,
+        )
+        binding = IntegrationBinding(
+            tenant=tenant,
+            integration=integration,
+            connector=connector,
+            grant=integration_config.to_grant(),
+            region=tenant_config.region,
+        )
+        self._bindings[key] = binding
+        return binding
+
+    @staticmethod
+    def _connector_settings(cls: type[Connector], tenant: str, integration: str, raw: dict[str, Any]) -> Any:
+        problems: list[str] | None = None
+        try:
+            return cls.Settings.model_validate(raw)
+        except ValidationError as exc:
+            problems = [
+                f"  tenants.{tenant}.integrations.{integration}.settings."
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            ]
+        raise ConfigurationError(f"invalid settings for connector {cls.name!r}:\n" + "\n".join(problems))
+
+    def integrations(self, tenant: str) -> dict[str, IntegrationBinding]:
+        """Every integration of ``tenant``, bound (connector modules are imported here)."""
+        if tenant not in self.config.tenants:
+            raise UnknownTenantError(f"tenant {tenant!r} is not in the configuration")
+        return {i: self._binding(tenant, i) for i in self.config.tenants[tenant].integrations}
+
+    async def verify(self, tenant: str, integration: str, *, budget: float = 10.0) -> None:
+        """Run the connector's ``verify()`` under a read-only context; raise if the credential fails."""
+        binding = self._binding(tenant, integration)
+        ctx = CallContext(
+            tenant=tenant,
+            integration=integration,
+            connector=type(binding.connector).name,
+            operation=_VERIFY_SPEC,
+            grant=binding.grant,
+            deadline=time.monotonic() + budget,
+        )
+        token = current_call.set(ctx)
+        try:
+            await binding.connector.verify()
+        finally:
+            current_call.reset(token)

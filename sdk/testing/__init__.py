@@ -1,0 +1,1 @@
+"""Test kit for connector authors (a pytest plugin; see :mod:`sdk.testing.plugin`)."""
