@@ -19,6 +19,7 @@ import httpx
 from pydantic import ValidationError
 
 from sdk._audit import AuditSink, JsonLinesAuditSink, MemoryAuditSink, NullAuditSink
+from sdk._auth import CredentialSource
 from sdk._config import NexoraConfig, load_config
 from sdk._connector import Connector
 from sdk._context import CallContext, current_call
@@ -60,7 +61,7 @@ class NexoraConnect:
         transport: httpx.AsyncBaseTransport | None = None,
         audit_sink: AuditSink | None = None,
         registry: ConnectorRegistry | None = None,
-        credential_store: CredentialStore | None = None,
+        credential_store: CredentialSource | None = None,
         vault_tokens: Mapping[str, str] | None = None,
     ) -> None:
         """Build the runtime.
@@ -74,15 +75,22 @@ class NexoraConnect:
         self.registry = registry or default_registry()
         self.audit_sink: AuditSink = audit_sink or self._sink_from_config(config)
         self._pool = HttpClientPool(transport=transport)
-        self._owns_store = credential_store is None
-        self.credentials = credential_store or CredentialStore(max_staleness=config.max_staleness)
+        # A store built here from the configuration is owned (registered and closed) by this runtime;
+        # one passed in (tests, the connector kit, a shared store) is the caller's.
+        self._own_store: CredentialStore | None = None
+        self.credentials: CredentialSource
+        if credential_store is None:
+            self._own_store = CredentialStore(max_staleness=config.max_staleness)
+            self.credentials = self._own_store
+        else:
+            self.credentials = credential_store
         self._bindings: dict[tuple[str, str], IntegrationBinding] = {}
         self._conversations: dict[tuple[str, str], Conversation] = {}
         self._closed = False
         tokens = dict(vault_tokens or {})
         for tenant_id, tenant in config.tenants.items():
-            if self._owns_store:
-                self.credentials.register_tenant(
+            if self._own_store is not None:
+                self._own_store.register_tenant(
                     tenant_id,
                     settings=config.vault_for(tenant_id),
                     region=tenant.region,
@@ -126,8 +134,8 @@ class NexoraConnect:
         self.wipe_all("SDK shut down")
         self._closed = True
         await self._pool.aclose()
-        if self._owns_store:
-            await self.credentials.aclose()
+        if self._own_store is not None:
+            await self._own_store.aclose()
         close = getattr(self.audit_sink, "close", None)
         if callable(close):
             close()

@@ -1,0 +1,1 @@
+"""Shipped billing connectors (each subpackage is imported only when configured)."""

@@ -1,0 +1,1 @@
+"""Shipped crm connectors (each subpackage is imported only when configured)."""

@@ -1,0 +1,1 @@
+"""Shipped ticketing connectors (each subpackage is imported only when configured)."""

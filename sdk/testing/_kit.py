@@ -1,0 +1,451 @@
+"""One battery of conformance tests for any connector, from one declaration.
+
+In a connector's test module::
+
+    TestAcmeConformance = connector_test_class(
+        AcmeConnector,
+        cases=[OperationCase("find_contacts", {"email": "a@example.test"}, mock=mock_search), ...],
+        pagination=PaginationCase("find_contacts", {"email": "a@example.test"}, mock=mock_pages),
+        credential=lambda secret: ApiKeyCredential(type="api_key", api_key=SecretStr(secret)),
+    )
+
+``mock(router, canary)`` installs every respx route the operation needs, with
+the vendor's happy-path response, plants ``canary`` in a personal field of it,
+and returns the *primary* route: the kit replaces that route's answers with
+401s, 429s, 5xx and broken payloads. Give the primary route a fixed answer
+(``.respond(...)``) or a callable side effect, not a list.
+
+``PaginationCase.mock(router, next_cursors)`` installs a route whose n-th call
+answers a page of one item whose "next page" cursor is ``next_cursors[n]``
+(None: last page).
+
+Everything runs in process against respx; nothing reaches the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import traceback
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from sdk._audit import MemoryAuditSink
+from sdk._config import NexoraConfig
+from sdk._connector import Connector
+from sdk._conversation import Conversation
+from sdk._dispatch import dispatch
+from sdk._errors import (
+    NexoraError,
+    ScopeDeniedError,
+    VendorAuthError,
+    VendorPayloadError,
+    VendorRateLimitError,
+    VendorServerError,
+)
+from sdk._http import SAFE_METHODS
+from sdk._registry import ConnectorRegistry
+from sdk._runtime import NexoraConnect
+from sdk.testing._credentials import MemoryCredentialSource, make_canary
+from vault import Credential
+
+__all__ = ["OperationCase", "PaginationCase", "connector_test_class"]
+
+TENANT = "kit-tenant"
+INTEGRATION = "kit"
+
+
+@dataclass(frozen=True)
+class OperationCase:
+    """One operation with arguments and the vendor routes that answer it."""
+
+    operation: str
+    arguments: Mapping[str, Any]
+    mock: Callable[[respx.MockRouter, str], respx.Route]
+    id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.id or self.operation
+
+
+@dataclass(frozen=True)
+class PaginationCase:
+    operation: str
+    arguments: Mapping[str, Any]
+    mock: Callable[[respx.MockRouter, Sequence[str | None]], respx.Route]
+
+
+@dataclass
+class _Run:
+    """Everything one scenario produced, for the assertions and the leak scan."""
+
+    router: respx.MockRouter
+    credentials: MemoryCredentialSource
+    audit: MemoryAuditSink
+    secret: str
+    canary: str
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def _script(route: respx.Route, first: Sequence[httpx.Response | Exception]) -> None:
+    """Make ``route`` answer ``first`` in order, then what it answered before."""
+    original_effect = route.side_effect
+    original_return = route.return_value
+    queue = list(first)
+
+    def answer(request: httpx.Request, **params: Any) -> httpx.Response:
+        if queue:
+            item = queue.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            return item
+        if callable(original_effect):
+            result = original_effect(request, **params) if params else original_effect(request)
+            assert isinstance(result, httpx.Response)
+            return result
+        if isinstance(original_return, httpx.Response):
+            return httpx.Response(
+                original_return.status_code, headers=original_return.headers, content=original_return.content
+            )
+        raise AssertionError("the case's primary route needs a fixed response or a callable side effect")
+
+    route.side_effect = answer
+
+
+def _always(
+    route: respx.Route, status: int, *, content: bytes = b"{}", headers: Mapping[str, str] | None = None
+) -> None:
+    """Make ``route`` answer the same status and body to every call."""
+
+    def answer(request: httpx.Request, **params: Any) -> httpx.Response:
+        return httpx.Response(status, content=content, headers=headers)
+
+    route.side_effect = answer
+
+
+class ConnectorConformance:
+    """The battery; ``connector_test_class`` fills in the class attributes."""
+
+    connector: type[Connector]
+    cases: Sequence[OperationCase]
+    pagination: PaginationCase | None
+    credential: Callable[[str], Credential]
+    settings: Mapping[str, Any]
+
+    # --- harness ---------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _conversation(self, *, read_only: bool = False) -> AsyncIterator[tuple[Conversation, _Run]]:
+        write_scopes = sorted({str(s.scope) for s in self.connector.operations.values() if s.is_write})
+        grant: dict[str, Any] = (
+            {"grant": "read-only"}
+            if read_only or not write_scopes
+            else {"grant": "scoped-write", "write_scopes": write_scopes}
+        )
+        config = NexoraConfig.parse(
+            {
+                "vault": {"address": "http://127.0.0.1:9"},
+                "tenants": {
+                    TENANT: {
+                        "integrations": {
+                            INTEGRATION: {
+                                "connector": self.connector.name,
+                                "settings": dict(self.settings),
+                                **grant,
+                            }
+                        }
+                    }
+                },
+            }
+        )
+        registry = ConnectorRegistry(discover=False)
+        registry.register(self.connector)
+        run = _Run(
+            router=respx.MockRouter(assert_all_called=False, assert_all_mocked=True),
+            credentials=MemoryCredentialSource(),
+            audit=MemoryAuditSink(),
+            secret=make_canary("secret"),
+            canary=make_canary("customer"),
+        )
+        run.credentials.put(TENANT, INTEGRATION, self.credential(run.secret))
+        async with (
+            NexoraConnect(
+                config,
+                transport=httpx.MockTransport(run.router.async_handler),
+                audit_sink=run.audit,
+                registry=registry,
+                credential_store=run.credentials,
+            ) as nc,
+            nc.conversation(tenant=TENANT, conversation_id="kit-call") as conv,
+        ):
+            yield conv, run
+
+    async def _call(self, conv: Conversation, run: _Run, case: OperationCase | PaginationCase) -> Any:
+        try:
+            return await conv.call(INTEGRATION, case.operation, **dict(case.arguments))
+        except BaseException as exc:
+            run.errors.append(exc)
+            raise
+
+    def _reads(self) -> list[OperationCase]:
+        return [c for c in self.cases if not self.connector.operations[c.operation].is_write]
+
+    def _writes(self) -> list[OperationCase]:
+        return [c for c in self.cases if self.connector.operations[c.operation].is_write]
+
+    def _assert_no_leak(self, run: _Run, caplog: pytest.LogCaptureFixture) -> None:
+        texts: list[tuple[str, str]] = [("log", r.getMessage()) for r in caplog.records]
+        texts += [("audit", r.model_dump_json()) for r in run.audit.records]
+        for exc in run.errors:
+            texts.append(("exception", "".join(traceback.format_exception(exc))))
+            texts.append(("exception repr", repr(exc)))
+        for where, text in texts:
+            assert run.secret not in text, f"the credential leaked into a {where}"
+            assert run.canary not in text, f"customer data leaked into a {where}"
+
+    # --- the battery -----------------------------------------------------------
+
+    def test_declared_capabilities_match_operations(self) -> None:
+        implemented = self.connector.implemented_operations()
+        assert implemented, f"{self.connector.__name__} implements no operation"
+        covered = {c.operation for c in self.cases}
+        assert covered <= set(implemented), (
+            f"cases name unknown operations: {sorted(covered - set(implemented))}"
+        )
+        assert set(implemented) <= covered, f"operations without a case: {sorted(set(implemented) - covered)}"
+        for name, spec in implemented.items():
+            assert spec.is_write == (spec.scope.access.value == "write"), name
+            if spec.is_write:
+                assert not spec.reads_over_post, f"{name}: a write cannot declare reads over POST"
+        authored = [
+            k
+            for k in self.connector.__mro__
+            if issubclass(k, Connector) and k.__module__.split(".")[0] != "sdk"
+        ]
+        assert any("verify" in vars(k) for k in authored), (
+            f"{self.connector.__name__} must implement verify()"
+        )
+
+    @pytest.mark.asyncio
+    async def test_every_operation_succeeds_and_only_sends_what_its_scope_allows(self) -> None:
+        for case in self.cases:
+            async with self._conversation() as (conv, run):
+                case.mock(run.router, run.canary)
+                result = await self._call(conv, run, case)
+                spec = self.connector.operations[case.operation]
+                spec.result_adapter.validate_python(result)
+                assert run.router.calls, f"{case.label} sent no request"
+                for call in run.router.calls:
+                    request = call.request
+                    method, path = request.method, request.url.path
+                    if method in SAFE_METHODS:
+                        continue
+                    assert spec.is_write or (method == "POST" and spec.allows_post_read(path)), (
+                        f"{case.label} ({spec.scope}) sent {method} {path}"
+                    )
+
+    @pytest.mark.asyncio
+    async def test_read_only_grant_refuses_every_write_before_the_transport(self) -> None:
+        for case in self._writes():
+            async with self._conversation(read_only=True) as (conv, run):
+                case.mock(run.router, run.canary)
+                with pytest.raises(ScopeDeniedError):
+                    await self._call(conv, run, case)
+                assert len(run.router.calls) == 0, (
+                    f"{case.label} reached the transport under a read-only grant"
+                )
+                assert run.credentials.reads == 0, f"{case.label} read the key although it was denied"
+
+    @pytest.mark.asyncio
+    async def test_reads_work_under_a_read_only_grant(self) -> None:
+        for case in self._reads():
+            async with self._conversation(read_only=True) as (conv, run):
+                case.mock(run.router, run.canary)
+                await self._call(conv, run, case)
+
+    @pytest.mark.asyncio
+    async def test_vendor_401_causes_one_fresh_credential_read_and_one_resend(self) -> None:
+        for case in self.cases:
+            async with self._conversation() as (conv, run):
+                primary = case.mock(run.router, run.canary)
+                run.credentials.put(TENANT, INTEGRATION, self.credential(make_canary("rotated")))
+                run.credentials.lagging = True
+                _script(primary, [httpx.Response(401, json={})])
+                await self._call(conv, run, case)
+                assert primary.call_count == 2, (
+                    f"{case.label}: expected one resend, got {primary.call_count - 1}"
+                )
+                assert run.credentials.fresh_reads == 1, f"{case.label}: expected exactly one fresh read"
+                assert run.credentials.invalidations == 1
+                assert run.audit.records[-1].credential_version == 2
+
+    @pytest.mark.asyncio
+    async def test_persistent_401_gives_vendor_auth_error_without_the_secret(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        case = self.cases[0]
+        async with self._conversation() as (conv, run):
+            primary = case.mock(run.router, run.canary)
+            _always(primary, 401, content=json.dumps({"error": run.canary}).encode())
+            with pytest.raises(VendorAuthError):
+                await self._call(conv, run, case)
+            assert primary.call_count == 2
+        self._assert_no_leak(run, caplog)
+
+    @pytest.mark.asyncio
+    async def test_429_with_retry_after_is_honoured(self) -> None:
+        for case in self._reads():
+            async with self._conversation() as (conv, run):
+                primary = case.mock(run.router, run.canary)
+                _script(primary, [httpx.Response(429, headers={"Retry-After": "0"}, json={})])
+                await self._call(conv, run, case)
+                assert primary.call_count == 2, case.label
+
+    @pytest.mark.asyncio
+    async def test_retry_after_beyond_the_budget_is_not_slept_through(self) -> None:
+        case = self._reads()[0] if self._reads() else self.cases[0]
+        async with self._conversation() as (conv, run):
+            primary = case.mock(run.router, run.canary)
+            _always(primary, 429, headers={"Retry-After": "120"})
+            binding = conv._runtime._binding(TENANT, INTEGRATION)
+            with pytest.raises(VendorRateLimitError):
+                await dispatch(
+                    binding,
+                    binding.spec(case.operation),
+                    dict(case.arguments),
+                    audit=run.audit,
+                    conversation_id=None,
+                    deadline=time.monotonic() + 1.0,
+                )
+            assert primary.call_count == 1
+
+    @pytest.mark.asyncio
+    async def test_5xx_on_reads_is_retried(self) -> None:
+        for case in self._reads():
+            async with self._conversation() as (conv, run):
+                primary = case.mock(run.router, run.canary)
+                _script(primary, [httpx.Response(503, json={})])
+                await self._call(conv, run, case)
+                assert primary.call_count == 2, case.label
+
+    @pytest.mark.asyncio
+    async def test_writes_are_retried_only_with_an_idempotency_key(self) -> None:
+        header = self.connector.idempotency_header
+        for case in self._writes():
+            async with self._conversation() as (conv, run):
+                primary = case.mock(run.router, run.canary)
+                _script(primary, [httpx.Response(503, json={})])
+                if header is None:
+                    with pytest.raises(VendorServerError):
+                        await self._call(conv, run, case)
+                    assert primary.call_count == 1, f"{case.label} was retried without an idempotency key"
+                else:
+                    await self._call(conv, run, case)
+                    keys = {call.request.headers.get(header) for call in primary.calls}
+                    assert primary.call_count == 2, f"{case.label}: a write with {header} should be retried"
+                    assert None not in keys, f"{case.label}: every attempt must carry {header}"
+                    assert len(keys) == 1, f"{case.label}: a retried write must resend the same {header}"
+
+    @pytest.mark.asyncio
+    async def test_malformed_truncated_and_oversized_payloads_raise_typed_errors(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        limit = self.connector.max_response_bytes
+        broken: dict[str, Callable[[str], bytes]] = {
+            "truncated": lambda canary: b'{"id": "1", "name": "' + canary.encode(),
+            "not-json": lambda canary: b"<html>" + canary.encode() + b"</html>",
+            "oversized": lambda canary: b'{"pad": "' + b"x" * (limit + 1) + b'"}',
+        }
+        for case in self.cases:
+            for make in broken.values():
+                async with self._conversation() as (conv, run):
+                    primary = case.mock(run.router, run.canary)
+                    _always(primary, 200, content=make(run.canary))
+                    with pytest.raises(VendorPayloadError):
+                        await self._call(conv, run, case)
+                self._assert_no_leak(run, caplog)
+            for label, drift in {"empty-object": b"{}", "null": b"null", "list": b"[]"}.items():
+                async with self._conversation() as (conv, run):
+                    primary = case.mock(run.router, run.canary)
+                    _always(primary, 200, content=drift)
+                    try:
+                        await self._call(conv, run, case)
+                    except NexoraError:
+                        pass  # a typed error is fine; anything else is a crash
+                    except Exception as exc:  # noqa: BLE001 - the assertion names what escaped
+                        raise AssertionError(
+                            f"{case.label} crashed on a {label} payload: {type(exc).__name__}"
+                        ) from None
+
+    @pytest.mark.asyncio
+    async def test_pagination_terminates_and_detects_a_repeated_cursor(self) -> None:
+        if self.pagination is None:
+            pytest.skip("this connector declares no PaginationCase")
+        case = self.pagination
+        async with self._conversation() as (conv, run):
+            route = case.mock(run.router, ["page-2", "page-3", None])
+            await self._call(conv, run, case)
+            assert route.call_count == 3, f"expected 3 pages, fetched {route.call_count}"
+        async with self._conversation() as (conv, run):
+            route = case.mock(run.router, ["same", "same", "same", "same", "same", "same"])
+            with pytest.raises(VendorPayloadError):
+                await self._call(conv, run, case)
+            assert route.call_count <= 3
+        async with self._conversation() as (conv, run):
+            route = case.mock(run.router, [f"page-{n}" for n in range(2, 200)])
+            with contextlib.suppress(NexoraError):
+                await self._call(conv, run, case)
+            assert route.call_count <= 50, "pagination must be bounded"
+
+    @pytest.mark.asyncio
+    async def test_no_secret_or_customer_data_in_logs_audit_or_errors(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        for case in self.cases:
+            for failure in (None, 404, 409, 500):
+                async with self._conversation() as (conv, run):
+                    primary = case.mock(run.router, run.canary)
+                    if failure is not None:
+                        body = {"error": run.canary, "message": run.canary, "description": run.canary}
+                        _always(primary, failure, content=json.dumps(body).encode())
+                    with contextlib.suppress(NexoraError):
+                        result = await self._call(conv, run, case)
+                        assert run.secret not in repr(result)
+                    assert run.secret not in repr(conv)
+                    assert run.canary not in repr(conv)
+                self._assert_no_leak(run, caplog)
+
+
+def connector_test_class(
+    connector: type[Connector],
+    *,
+    cases: Sequence[OperationCase],
+    credential: Callable[[str], Credential],
+    settings: Mapping[str, Any] | None = None,
+    pagination: PaginationCase | None = None,
+) -> type[ConnectorConformance]:
+    """Return a pytest test class running the whole battery against ``connector``."""
+    if not cases:
+        raise ValueError("connector_test_class needs at least one OperationCase")
+    return type(
+        f"Test{connector.__name__}Conformance",
+        (ConnectorConformance,),
+        {
+            "connector": connector,
+            "cases": tuple(cases),
+            "pagination": pagination,
+            "credential": staticmethod(credential),
+            "settings": dict(settings or {}),
+        },
+    )
