@@ -1,0 +1,1 @@
+"""Contract tests: connector traffic checked against the vendors' OpenAPI documents."""
