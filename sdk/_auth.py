@@ -16,7 +16,7 @@ import httpx
 
 from sdk._context import current_call
 from sdk._errors import MalformedCredentialError, UsageError
-from vault import Credential, CredentialLease
+from vault._credentials import Credential, CredentialLease
 
 __all__ = ["CredentialSource", "VaultCredentialAuth"]
 

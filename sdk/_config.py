@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sdk._errors import ConfigurationError, InvalidIdentifierError
 from sdk._ids import validate_id
 from sdk._scopes import Grant, Scope
-from vault import VaultSettings
+from vault._settings import VaultSettings
 
 __all__ = ["AuditConfig", "IntegrationConfig", "NexoraConfig", "TenantConfig", "load_config"]
 

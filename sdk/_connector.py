@@ -34,7 +34,7 @@ from sdk._auth import CredentialSource, VaultCredentialAuth
 from sdk._http import VendorHttp
 from sdk._operations import OperationSpec, build_spec, declaration_of
 from sdk._retry import RetryPolicy, parse_retry_after
-from vault import ApiKeyCredential, BasicCredential, Credential
+from vault._credentials import ApiKeyCredential, BasicCredential, Credential
 
 __all__ = ["Category", "Connector", "NoSettings", "normalise_phone"]
 

@@ -25,7 +25,8 @@ caller should do next::
     │       │   ├── VaultSealedError
     │       │   └── VaultTimeoutError
     │       ├── VaultPermissionError
-    │       └── VaultAuthError
+    │       ├── VaultAuthError
+    │       └── VaultConflictError
     ├── VendorError                   the vendor API failed the request
     │   ├── VendorAuthError
     │   ├── VendorNotFoundError
@@ -65,6 +66,7 @@ __all__ = [
     "UnknownTenantError",
     "UsageError",
     "VaultAuthError",
+    "VaultConflictError",
     "VaultError",
     "VaultPermissionError",
     "VaultSealedError",
@@ -192,6 +194,10 @@ class VaultPermissionError(VaultError):
 
 class VaultAuthError(VaultError):
     """Logging in to Vault failed, or the token is invalid and cannot be renewed."""
+
+
+class VaultConflictError(VaultError):
+    """A check-and-set write lost: another writer created a newer version first; re-read and retry."""
 
 
 # --- vendor ------------------------------------------------------------------

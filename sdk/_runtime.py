@@ -30,7 +30,7 @@ from sdk._http import HttpClientPool
 from sdk._ids import validate_conversation_id, validate_id
 from sdk._operations import build_spec, operation
 from sdk._registry import ConnectorRegistry, default_registry
-from vault import CredentialStore
+from vault._store import CredentialStore
 
 __all__ = ["NexoraConnect"]
 

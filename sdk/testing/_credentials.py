@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from vault import Credential, CredentialLease
+from vault._credentials import Credential, CredentialLease
 
 __all__ = ["MemoryCredentialSource", "make_canary"]
 

@@ -54,7 +54,7 @@ from sdk._http import SAFE_METHODS
 from sdk._registry import ConnectorRegistry
 from sdk._runtime import NexoraConnect
 from sdk.testing._credentials import MemoryCredentialSource, make_canary
-from vault import Credential
+from vault._credentials import Credential
 
 __all__ = ["OperationCase", "PaginationCase", "connector_test_class"]
 
