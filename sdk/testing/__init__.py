@@ -11,7 +11,7 @@ See :mod:`sdk.testing._kit` for what each case must provide. Needs the
 ``testing`` extra (pytest, pytest-asyncio, respx).
 """
 
-from sdk.testing._credentials import MemoryCredentialSource, make_canary
+from sdk.testing._credentials import MemoryCredentialSource, issued_canaries, make_canary
 from sdk.testing._kit import ConnectorConformance, OperationCase, PaginationCase, connector_test_class
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "OperationCase",
     "PaginationCase",
     "connector_test_class",
+    "issued_canaries",
     "make_canary",
 ]

@@ -7,12 +7,25 @@ from dataclasses import dataclass, field
 
 from vault._credentials import Credential, CredentialLease
 
-__all__ = ["MemoryCredentialSource", "make_canary"]
+__all__ = ["MemoryCredentialSource", "issued_canaries", "make_canary"]
+
+_ISSUED: set[str] = set()
 
 
 def make_canary(prefix: str = "canary") -> str:
-    """A random marker string to plant and then search for; unique per call, never a real-looking key."""
-    return f"{prefix}-{secrets.token_hex(10)}"
+    """A random marker string to plant and then search for; unique per call, never a real-looking key.
+
+    Every canary issued is remembered (see :func:`issued_canaries`) so that a
+    test session can scan everything it captured for all of them at the end.
+    """
+    canary = f"{prefix}-{secrets.token_hex(10)}"
+    _ISSUED.add(canary)
+    return canary
+
+
+def issued_canaries() -> frozenset[str]:
+    """Every canary this process has issued so far."""
+    return frozenset(_ISSUED)
 
 
 @dataclass

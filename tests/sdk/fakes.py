@@ -6,7 +6,6 @@ vendor shapes is tested under tests/connectors with the vendors' own specs.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -14,12 +13,13 @@ import httpx
 from pydantic import SecretStr
 
 from sdk import Account, Contact, CRMConnector, Note, operation
+from sdk.testing import make_canary
 from vault import ApiKeyCredential, CredentialLease
 
 
 def make_secret() -> str:
     """A throwaway canary credential, different on every call (never a real-looking key)."""
-    return "canary-key-" + secrets.token_hex(12)
+    return make_canary("canary-key")
 
 
 @dataclass

@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from sdk.testing import make_canary
 from vault import VaultSettings, credential_path, tenant_policy_hcl
 
 
 def make_secret() -> str:
     """Return a fresh, recognisable, random value to plant as a secret and look for in outputs."""
-    return f"canary-{secrets.token_urlsafe(24)}"
+    return make_canary("vault-secret")
 
 
 def new_id(prefix: str = "t") -> str:
