@@ -1,0 +1,109 @@
+"""The HubSpot CRM connector (CRM v3 objects API, private-app access token)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import httpx
+
+from connectors.crm.hubspot import _parse
+from sdk import Account, Contact, CRMConnector, InvalidArgumentsError, Note, operation, paginate
+
+__all__ = ["HubSpotConnector"]
+
+_SEARCH_PATH = "/crm/v3/objects/contacts/search"
+
+
+def _numeric_id(value: str, argument: str) -> str:
+    """HubSpot record ids are decimal numbers; anything else would only earn a 400 or a 404."""
+    if not value.isascii() or not value.isdigit():
+        raise InvalidArgumentsError(f"{argument} must be a HubSpot record id (digits only)")
+    return value
+
+
+class HubSpotConnector(CRMConnector):
+    """HubSpot contacts, companies and notes.
+
+    Credential: a private-app access token stored as an ``api_key`` secret, sent as
+    ``Authorization: Bearer``. The app needs the scopes ``crm.objects.contacts.read``,
+    ``crm.objects.companies.read`` and, for notes, ``crm.objects.contacts.write``.
+    """
+
+    name: ClassVar[str] = "hubspot"
+    display_name: ClassVar[str] = "HubSpot"
+    base_url: ClassVar[str] = "https://api.hubapi.com"
+    request_id_headers: ClassVar[tuple[str, ...]] = ("x-hubspot-correlation-id",)
+    default_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+
+    search_page_size: ClassVar[int] = 10
+    """Contacts asked for per search page."""
+    max_contacts: ClassVar[int] = 10
+    """Most contacts find_contacts returns: a caller's details should match a handful at most."""
+    max_search_pages: ClassVar[int] = 3
+
+    @operation("contacts:read", reads_over_post=[_SEARCH_PATH])
+    async def find_contacts(self, phone: str | None = None, email: str | None = None) -> list[Contact]:
+        """Find contacts by email (exact) or phone number (however it was typed in HubSpot)."""
+        if phone is None and email is None:
+            raise InvalidArgumentsError("find_contacts needs a phone number, an email address or both")
+        caller = _parse.caller_phone(phone, self.phone_region) if phone is not None else None
+        if caller is None and email is None:
+            return []  # not a phone number in any format: nothing can match it
+        seen: set[str] = set()
+
+        async def fetch_page(after: str | None) -> tuple[list[Contact], str | None]:
+            body = _parse.search_body(email=email, phone=caller, after=after, limit=self.search_page_size)
+            data = await self.http.json("POST", _SEARCH_PATH, json=body)
+            page: list[Contact] = []
+            for hit in _parse.records(data, "contact search result"):
+                if str(hit["id"]) in seen:
+                    continue
+                if _parse.contact_matches(hit, email=email, phone=caller, region=self.phone_region):
+                    seen.add(str(hit["id"]))
+                    page.append(_parse.contact_from(hit, source=self.integration, region=self.phone_region))
+            return page, _parse.search_cursor(data)
+
+        return await paginate(fetch_page, max_items=self.max_contacts, max_pages=self.max_search_pages)
+
+    async def get_contact(self, contact_id: str) -> Contact:
+        path = f"/crm/v3/objects/contacts/{_numeric_id(contact_id, 'contact_id')}"
+        params = [("properties", name) for name in _parse.CONTACT_PROPERTIES]
+        params.append(("associations", "companies"))
+        data = await self.http.json("GET", path, params=params)
+        obj = _parse.record(data, "contact")
+        return _parse.contact_from(obj, source=self.integration, region=self.phone_region)
+
+    async def get_account(self, account_id: str) -> Account:
+        path = f"/crm/v3/objects/companies/{_numeric_id(account_id, 'account_id')}"
+        params = [("properties", name) for name in _parse.ACCOUNT_PROPERTIES]
+        data = await self.http.json("GET", path, params=params)
+        obj = _parse.record(data, "company")
+        return _parse.account_from(obj, source=self.integration, region=self.phone_region)
+
+    async def create_note(self, contact_id: str, body: str) -> Note:
+        contact_id = _numeric_id(contact_id, "contact_id")
+        payload = _parse.note_input(contact_id, body, now=self.now())
+        data = await self.http.json("POST", "/crm/v3/objects/notes", json=payload)
+        obj = _parse.record(data, "note")
+        return _parse.note_from(obj, source=self.integration, contact_id=contact_id, body=body)
+
+    async def verify(self) -> None:
+        await self.http.request("GET", "/crm/v3/objects/contacts", params={"limit": 1})
+
+    # --- vendor specifics ------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The note timestamp (``hs_timestamp``); tests override it."""
+        return datetime.now(UTC)
+
+    def request_id(self, response: httpx.Response) -> str | None:
+        """``X-HubSpot-Correlation-Id``, else the ``correlationId`` of the error body."""
+        return super().request_id(response) or _parse.correlation_id(response)
+
+    def error_code(self, response: httpx.Response) -> str | None:
+        return _parse.error_code(response)
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        return _parse.rate_limit_wait(response)
