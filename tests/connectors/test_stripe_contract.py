@@ -9,18 +9,12 @@ Documents (see ``tests/contracts/openapi_contract.py``):
   schemas it references are kept, so validating against it costs what the subset costs. Without the
   shared folder the send checks are skipped, the others still run.
 
-Local adjustment, pending a fix in the helper: Stripe writes OpenAPI 3.0 ``nullable`` the way
-Stripe's API and Prism read it, beside ``anyOf`` (``{"anyOf": [{"$ref": ...}], "nullable": true}``)
-and beside ``enum`` without ``null`` in the list. openapi-schema-validator follows the stricter 3.0.3
-wording (``nullable`` only counts beside ``type``; ``enum`` must list ``null``), so every real Stripe
-object with ``"address": null`` or ``"automatic_tax": {"status": null}`` fails. ``_stripe_nullable``
-rewrites exactly those two shapes (a null branch is added to the ``anyOf``; ``None`` to the
-``enum``) and the spec is rebuilt with the helper's own ``build_openapi``; nothing else changes.
+Stripe's loose ``nullable`` (beside ``anyOf``, or an ``enum`` without null) is made strict by the
+helper when it loads either Stripe document (``_strict_nullable``).
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
@@ -54,21 +48,6 @@ EXPECTED_OPERATIONS = {
 
 
 # --- specs -------------------------------------------------------------------------------------
-
-
-def _stripe_nullable(node: Any) -> Any:
-    """Return a copy of a document in which Stripe's loose ``nullable`` uses validate as Stripe means."""
-    if isinstance(node, list):
-        return [_stripe_nullable(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: _stripe_nullable(value) for key, value in node.items()}
-    if out.get("nullable") is True:
-        if "anyOf" in out and "type" not in out:
-            out["anyOf"] = [*out["anyOf"], {"type": "object", "nullable": True, "enum": [None]}]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-    return out
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -109,14 +88,13 @@ def _rebuilt(spec: VendorSpec, document: dict[str, Any]) -> VendorSpec:
 
 @cache
 def _subset() -> VendorSpec:
-    spec = VendorSpec.load("stripe")
-    return _rebuilt(spec, _stripe_nullable(copy.deepcopy(dict(spec.document))))
+    return VendorSpec.load("stripe")
 
 
 @cache
 def _send_only() -> VendorSpec:
     spec = VendorSpec.load("stripe-full")
-    return _rebuilt(spec, _stripe_nullable(_only_path(spec.document, SEND_PATH)))
+    return _rebuilt(spec, _only_path(spec.document, SEND_PATH))
 
 
 @pytest.fixture(scope="module")

@@ -121,6 +121,29 @@ _BUNDLED_DIR = _REPO_ROOT / "tests" / "fixtures" / "specs"
 class _Source:
     relpath: str
     bundled: bool  # True: redistributable copy under tests/fixtures/specs; False: shared folder only.
+    loose_nullable: bool = False  # see _strict_nullable
+
+
+def _strict_nullable(node: Any) -> Any:
+    """Make Stripe's loose ``nullable`` validate as Stripe means it.
+
+    Stripe marks fields ``{"anyOf": [{"$ref": ...}], "nullable": true}`` and
+    ``{"enum": [...], "nullable": true}`` without null in the enum; JSON Schema
+    validators read ``nullable`` only next to ``type``, so every real Stripe
+    object with ``"address": null`` would fail. Only those two shapes change:
+    a null branch is added to the ``anyOf``, ``None`` to the ``enum``.
+    """
+    if isinstance(node, list):
+        return [_strict_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _strict_nullable(value) for key, value in node.items()}
+    if out.get("nullable") is True:
+        if "anyOf" in out and "type" not in out:
+            out["anyOf"] = [*out["anyOf"], {"type": "object", "nullable": True, "enum": [None]}]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
 
 
 _SOURCES: dict[str, _Source] = {
@@ -130,8 +153,8 @@ _SOURCES: dict[str, _Source] = {
     "hubspot-tickets": _Source("hubspot/prism-ready/tickets.v3.json", bundled=False),
     "hubspot-calls": _Source("hubspot/prism-ready/calls.v3.json", bundled=False),
     "zendesk": _Source("zendesk/oas.yaml", bundled=False),
-    "stripe": _Source("stripe/stripe-voice-subset.json", bundled=True),
-    "stripe-full": _Source("stripe/spec3.yaml", bundled=False),
+    "stripe": _Source("stripe/stripe-voice-subset.json", bundled=True, loose_nullable=True),
+    "stripe-full": _Source("stripe/spec3.yaml", bundled=False, loose_nullable=True),
     "jira-service-management": _Source("jira-service-management/openapi.json", bundled=True),
     "chargebee": _Source("chargebee/chargebee_api_v1_spec.json", bundled=True),
     "intercom": _Source("intercom/api.intercom.io.2.14.yaml", bundled=False),
@@ -262,6 +285,8 @@ class VendorSpec:
 @functools.cache
 def _load_cached(name: str, path: Path) -> VendorSpec:
     document = _read_document(path)
+    if _SOURCES[name].loose_nullable:
+        document = _strict_nullable(document)
     return VendorSpec(name=name, path=path, document=document, openapi=build_openapi(document))
 
 
