@@ -79,6 +79,11 @@ class Connector:
     Settings: ClassVar[type[BaseModel]] = NoSettings
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id",)
     idempotency_header: ClassVar[str | None] = None
+    """Header the vendor deduplicates writes by. A write sent with ``idempotency_key=`` carries it
+    and may be retried (with the same key); any other write is sent once."""
+    auto_idempotency: ClassVar[bool] = False
+    """Give every non-GET request a fresh key (Stripe honours one on every POST). Leave False when
+    the vendor honours the header only on some endpoints, and pass ``idempotency_key=`` there."""
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     max_response_bytes: ClassVar[int] = 4 * 1024 * 1024
     default_headers: ClassVar[Mapping[str, str]] = {}
@@ -143,6 +148,7 @@ class Connector:
             hooks=self,
             retry_policy=self.retry_policy,
             idempotency_header=self.idempotency_header,
+            auto_idempotency=self.auto_idempotency,
             max_response_bytes=self.max_response_bytes,
             default_headers=self.default_headers,
         )

@@ -241,6 +241,7 @@ class VendorHttp:
         hooks: ResponseHooks,
         retry_policy: RetryPolicy,
         idempotency_header: str | None = None,
+        auto_idempotency: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -250,6 +251,7 @@ class VendorHttp:
         self._hooks = hooks
         self._retry_policy = retry_policy
         self._idempotency_header = idempotency_header
+        self._auto_idempotency = auto_idempotency and idempotency_header is not None
         self._max_response_bytes = max_response_bytes
         self._default_headers = dict(default_headers or {})
 
@@ -276,7 +278,7 @@ class VendorHttp:
         ctx = current_call.get()
         if method == "POST" and ctx is not None and ctx.operation.allows_post_read(path):
             replayable = True
-        if method not in SAFE_METHODS and self._idempotency_header:
+        if method not in SAFE_METHODS and self._auto_idempotency:
             idempotency_key = idempotency_key or str(uuid.uuid4())
         if idempotency_key is not None:
             if not self._idempotency_header:

@@ -22,9 +22,8 @@ from sdk._audit import AuditSink, JsonLinesAuditSink, MemoryAuditSink, NullAudit
 from sdk._auth import CredentialSource
 from sdk._config import NexoraConfig, load_config
 from sdk._connector import Connector
-from sdk._context import CallContext, current_call
 from sdk._conversation import Conversation
-from sdk._dispatch import IntegrationBinding
+from sdk._dispatch import IntegrationBinding, dispatch
 from sdk._errors import ConfigurationError, UnknownIntegrationError, UnknownTenantError, UsageError
 from sdk._http import HttpClientPool
 from sdk._ids import validate_conversation_id, validate_id
@@ -239,18 +238,13 @@ class NexoraConnect:
         return {i: self._binding(tenant, i) for i in self.config.tenants[tenant].integrations}
 
     async def verify(self, tenant: str, integration: str, *, budget: float = 10.0) -> None:
-        """Run the connector's ``verify()`` under a read-only context; raise if the credential fails."""
+        """Run the connector's ``verify()`` as a read-only, audited operation; raise if the key fails."""
         binding = self._binding(tenant, integration)
-        ctx = CallContext(
-            tenant=tenant,
-            integration=integration,
-            connector=type(binding.connector).name,
-            operation=_VERIFY_SPEC,
-            grant=binding.grant,
+        await dispatch(
+            binding,
+            _VERIFY_SPEC,
+            {},
+            audit=self.audit_sink,
+            conversation_id=None,
             deadline=time.monotonic() + budget,
         )
-        token = current_call.set(ctx)
-        try:
-            await binding.connector.verify()
-        finally:
-            current_call.reset(token)

@@ -317,3 +317,50 @@ async def test_shared_client_never_carries_one_tenants_cookie_to_another(
     async with nc.conversation(tenant="globex", conversation_id="call-b") as conv:
         await conv.call("crm", "get_contact", contact_id="c-1")
     assert seen_cookies == [None, None]
+
+
+async def test_verify_is_a_read_only_audited_operation(
+    nc: NexoraConnect, router: respx.MockRouter, audit: MemoryAuditSink
+) -> None:
+    route = router.get("/me").respond(json={"ok": True})
+    await nc.verify("acme", "crm-rw")
+    assert route.call_count == 1
+    (record,) = audit.records
+    assert (record.operation, record.scope, record.outcome) == ("verify", "credentials:read", "ok")
+    assert record.credential_version == 1
+
+
+# --- S2: tenant isolation ---------------------------------------------------------
+
+
+async def test_each_tenants_conversation_uses_only_its_own_key(
+    nc: NexoraConnect, router: respx.MockRouter, credentials: FakeCredentialSource, canary_key: str
+) -> None:
+    seen: list[str] = []
+
+    def vendor(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200, json=contact_json())
+
+    router.get("/contacts/c-1").mock(side_effect=vendor)
+    async with nc.conversation(tenant="globex", conversation_id="call-g") as conv:
+        await conv.call("crm", "get_contact", contact_id="c-1")
+    async with nc.conversation(tenant="acme", conversation_id="call-a") as conv:
+        await conv.call("crm", "get_contact", contact_id="c-1")
+    globex_key = credentials.keys[("globex", "crm")][-1]
+    assert seen == [f"Bearer {globex_key}", f"Bearer {canary_key}"]
+
+
+@pytest.mark.parametrize("integration", ["../globex/crm", "crm/../../globex", "CRM", "crm\n", "", "crm-rw/x"])
+async def test_integration_ids_with_path_tricks_are_refused(nc: NexoraConnect, integration: str) -> None:
+    from sdk import InvalidIdentifierError
+
+    async with nc.conversation(tenant="acme", conversation_id="call-1") as conv:
+        with pytest.raises((InvalidIdentifierError, UnknownIntegrationError)):
+            await conv.call(integration, "get_contact", contact_id="c-1")
+
+
+async def test_a_tenant_cannot_reach_an_integration_only_another_tenant_has(nc: NexoraConnect) -> None:
+    async with nc.conversation(tenant="globex", conversation_id="call-g") as conv:
+        with pytest.raises(UnknownIntegrationError):
+            await conv.call("crm-rw", "create_note", contact_id="c-1", body="x")

@@ -119,6 +119,7 @@ class StripeConnector(BillingConnector):
     Settings: ClassVar[type[BaseModel]] = StripeSettings
     request_id_headers: ClassVar[tuple[str, ...]] = ("request-id",)
     idempotency_header: ClassVar[str | None] = "Idempotency-Key"
+    auto_idempotency: ClassVar[bool] = True  # Stripe honours the key on every POST
     default_headers: ClassVar[Mapping[str, str]] = {"Stripe-Version": API_VERSION}
 
     # --- operations ----------------------------------------------------------------
