@@ -1,0 +1,326 @@
+"""Zendesk Support connector: the Ticketing API v2 at ``https://{subdomain}.zendesk.com/api/v2``.
+
+Endpoints (operationIds from Zendesk's OpenAPI document, "Support API" 2.0.0):
+
+* ``GET /api/v2/users/search`` (SearchUsers): caller's phone number to requester ids.
+* ``GET /api/v2/search`` (ListSearchResults): the caller's tickets.
+* ``GET /api/v2/tickets/{ticket_id}`` (ShowTicket) and
+  ``GET /api/v2/tickets/{ticket_id}/comments`` (ListTicketComments): get_ticket.
+* ``POST /api/v2/tickets`` (CreateTicket) and ``PUT /api/v2/tickets/{ticket_id}`` (UpdateTicket).
+* ``GET /api/v2/users/me`` (ShowCurrentUser): verify().
+
+Why it is built this way:
+
+* Credentials: an API token over HTTP Basic, user name ``{agent email}/token``. Vault holds a
+  ``basic`` credential; its ``username`` may be the bare agent email, and ``/token`` is appended
+  when missing. The password is always an API token: Zendesk no longer accepts account passwords
+  on the API, and OAuth is not supported by this connector yet.
+* The caller's tickets come from the search API: the document has no "tickets requested by user"
+  path and ``ListTickets`` filters only by ``external_id``. Search is eventually consistent, so a
+  ticket created minutes ago may be missing from list_tickets (get_ticket reads it directly).
+  An email is searched as ``requester:<email>`` (emails identify one Zendesk user). A phone number
+  is looked up with ``SearchUsers`` first, as ``phone:*<national number>`` (Zendesk matches the
+  digits of stored numbers and ``*`` covers a country code or trunk prefix); only users whose
+  stored number is the caller's number in E.164 are kept, at most three. When both are given the
+  email is used (a phone number can be shared; it is still checked). create_ticket names the
+  requester by email (Zendesk reuses or creates that user) or, with a phone only, by the id of
+  the one user holding that number; none or several is an InvalidArgumentsError asking for email.
+* Open first: one search sorted newest first serves callers with up to 100 tickets (one page);
+  when there is a second page, a second search restricted to ``status<solved`` makes sure no open
+  ticket is left behind. Values put into a search query are checked so that a caller-supplied
+  email cannot add search terms or wildcards (``*``) and so match other people's tickets.
+* Comments: cursor pagination (``page[size]``/``page[after]``, ``meta.has_more``/``after_cursor``)
+  with ``sort=-created_at``, so the newest 100 comments are read, then returned oldest first.
+  These parameters are documented in the operation's description but not declared as
+  parameters in the OpenAPI document. ``plain_body`` is preferred to ``body``.
+* Retries: the SDK retries only reads and writes that carry an idempotency key. Zendesk honours
+  ``Idempotency-Key`` only on ticket creation, so the header is declared without
+  ``auto_idempotency``: create_ticket passes a key (and may be retried with it; Zendesk
+  deduplicates), while add_comment's ``PUT /tickets/{id}``, which adds a comment each time it is
+  sent, carries none and is never retried.
+* Errors: Zendesk answers ``{"error": "RecordNotFound", "description": "..."}`` or
+  ``{"errors": [{"code": "...", "title": "..."}]}``. Only ``error``/``code`` is surfaced, and only
+  when it has the shape of an identifier; ``description`` and ``title`` can quote customer data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.ticketing.zendesk import _parse as parse
+from sdk import (
+    InvalidArgumentsError,
+    Ticket,
+    TicketComment,
+    TicketingConnector,
+    VendorAuthError,
+    VendorPayloadError,
+    paginate,
+)
+from vault import BasicCredential, Credential
+
+__all__ = ["ZendeskConnector", "ZendeskSettings"]
+
+USERS_SEARCH = "/api/v2/users/search"
+SEARCH = "/api/v2/search"
+TICKETS = "/api/v2/tickets"
+ME = "/api/v2/users/me"
+
+COMMENT_PAGE_SIZE = 100  # Zendesk's maximum page size
+MAX_COMMENTS = 100
+MAX_REQUESTERS = 3  # users sharing one phone number whose tickets are searched
+
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z_]{1,63}")
+_TICKET_NUMBER = re.compile(r"[0-9]{1,20}")
+# Characters that are literal in a Zendesk search term. Excluded: whitespace (a new term),
+# quotes and parentheses (phrases, grouping), ':' '<' '>' (operators) and '*' '?' (wildcards).
+_SEARCH_LITERAL = re.compile(r"[\w.!#$%&'+/=^`{|}~@-]+")
+
+
+class ZendeskSettings(BaseModel):
+    """Where the tenant's Zendesk account lives."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subdomain: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+            description="The account's subdomain: 'acme' for https://acme.zendesk.com (lower case).",
+        ),
+    ]
+
+
+def api_token_username(username: str) -> str:
+    """Return the Basic user name for API-token access: ``{email}/token``."""
+    return username if username.endswith("/token") else username + "/token"
+
+
+class ZendeskConnector(TicketingConnector):
+    """Tickets and comments in Zendesk Support, for the caller's email or phone number."""
+
+    name: ClassVar[str] = "zendesk"
+    display_name: ClassVar[str] = "Zendesk Support"
+    base_url: ClassVar[str] = "https://{subdomain}.zendesk.com"
+    credential_types: ClassVar[tuple[type[Credential], ...]] = (BasicCredential,)
+    Settings: ClassVar[type[BaseModel]] = ZendeskSettings
+    request_id_headers: ClassVar[tuple[str, ...]] = ("x-zendesk-request-id", "x-request-id")
+    idempotency_header: ClassVar[str | None] = "Idempotency-Key"
+    # Zendesk: "You must set an Accept: application/json header on all requests."
+    default_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+
+    # --- override points -------------------------------------------------------
+
+    def authenticate(self, request: httpx.Request, credential: Credential) -> None:
+        if not isinstance(credential, BasicCredential):
+            super().authenticate(request, credential)
+            return
+        username = api_token_username(credential.username)
+        raw = f"{username}:{credential.password.get_secret_value()}".encode()
+        request.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def error_code(self, response: httpx.Response) -> str | None:
+        try:
+            payload = response.json()
+        except ValueError:
+            return None
+        if not isinstance(payload, dict):
+            return None
+        candidate = payload.get("error")
+        if candidate is None:
+            errors = payload.get("errors")
+            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+                candidate = errors[0].get("code")
+        if isinstance(candidate, str) and _ERROR_CODE.fullmatch(candidate):
+            return candidate
+        return None
+
+    async def verify(self) -> None:
+        response = await self.http.request("GET", ME)
+        data = self.http.parse_json(response)
+        user = data.get("user") if isinstance(data, dict) else None
+        context: dict[str, Any] = {
+            "method": "GET",
+            "path": ME,
+            "status": response.status_code,
+            "request_id": self.request_id(response),
+        }
+        if not isinstance(user, dict):
+            raise VendorPayloadError("Zendesk's answer to the current-user request has no user", **context)
+        # /users/me is "allowed for anonymous users": a credential Zendesk did not accept can
+        # come back as 200 with the anonymous user (id null) instead of a 401.
+        if user.get("id") is None:
+            raise VendorAuthError(
+                "Zendesk treated the request as anonymous: the agent email or API token stored for this "
+                "integration was not accepted",
+                **context,
+            )
+        if user.get("role") == "end-user":
+            raise VendorAuthError(
+                "the stored credential signs in as an end user; the ticket APIs need an agent's email "
+                "and an API token",
+                **context,
+            )
+
+    # --- operations ------------------------------------------------------------
+
+    async def list_tickets(
+        self, phone: str | None = None, email: str | None = None, limit: int = 10
+    ) -> list[Ticket]:
+        """List the caller's tickets, open ones first, newest first within each group."""
+        if email is not None:
+            self._check_phone(phone)
+            terms = [_search_literal(email, "email")]
+        elif phone is not None:
+            terms = await self._user_ids_by_phone(self._e164(phone))
+        else:
+            raise _no_identity("list_tickets")
+        found: dict[str, Ticket] = {}
+        for term in terms:
+            for item in await self._requested_tickets(term):
+                found.setdefault(item.id, item)
+        return sorted(found.values(), key=parse.ticket_sort_key)[:limit]
+
+    async def get_ticket(self, ticket_id: str) -> Ticket:
+        """Get one ticket with its newest comments (oldest first)."""
+        path = _ticket_path(ticket_id)
+        # Two independent reads: run them together, a voice caller is waiting.
+        ticket_data: Any
+        comments: tuple[TicketComment, ...] | BaseException
+        ticket_data, comments = await asyncio.gather(
+            self.http.json("GET", path), self._comments(path), return_exceptions=True
+        )
+        if isinstance(ticket_data, BaseException):
+            raise ticket_data
+        if isinstance(comments, BaseException):
+            raise comments
+        return parse.ticket(ticket_data["ticket"], self.integration, comments)
+
+    async def create_ticket(
+        self, subject: str, body: str, email: str | None = None, phone: str | None = None
+    ) -> Ticket:
+        """Open a new ticket for the caller, found by email (preferred) or phone number."""
+        ticket: dict[str, Any] = {"subject": subject, "comment": {"body": body}}
+        if email is not None:
+            self._check_phone(phone)
+            # Zendesk uses the existing user with this email unchanged, or creates one; a new
+            # user needs a name, and the caller's name is not part of the standard arguments.
+            ticket["requester"] = {"email": email, "name": email.split("@", 1)[0]}
+        elif phone is not None:
+            ids = await self._user_ids_by_phone(self._e164(phone))
+            if not ids:
+                raise InvalidArgumentsError(
+                    "create_ticket: no Zendesk user has the caller's phone number; pass the caller's "
+                    "email so that Zendesk can create the requester"
+                )
+            if len(ids) > 1:
+                raise InvalidArgumentsError(
+                    "create_ticket: several Zendesk users share the caller's phone number; pass the "
+                    "caller's email to choose the requester"
+                )
+            ticket["requester_id"] = int(ids[0])
+        else:
+            raise _no_identity("create_ticket")
+        data = await self.http.json(
+            "POST", TICKETS, json={"ticket": ticket}, idempotency_key=str(uuid.uuid4())
+        )
+        return parse.ticket(data["ticket"], self.integration)
+
+    async def add_comment(self, ticket_id: str, body: str, public: bool = False) -> Ticket:
+        """Add a public reply or an internal note; the returned ticket holds the new comment."""
+        path = _ticket_path(ticket_id)
+        payload = {"ticket": {"comment": {"body": body, "public": public}}}
+        data = await self.http.json("PUT", path, json=payload)
+        added = parse.audit_comments(data.get("audit"), public=public)
+        return parse.ticket(data["ticket"], self.integration, added)
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _e164(self, phone: str) -> str:
+        """Return the caller's phone number in E.164, or refuse the call if it cannot be read."""
+        e164 = self.phone_e164(phone)
+        if e164 is None:
+            raise InvalidArgumentsError(
+                f"phone: not a phone number that can be read in the tenant's default region "
+                f"({self.phone_region}); pass it in international form, such as +64 21 555 0100"
+            )
+        return e164
+
+    def _check_phone(self, phone: str | None) -> None:
+        # A phone given beside an email is not searched, but an unreadable one is still refused:
+        # the same arguments must succeed or fail the same way whichever identity is used.
+        if phone is not None:
+            self._e164(phone)
+
+    async def _user_ids_by_phone(self, e164: str) -> list[str]:
+        """Ids of the users whose stored phone number is ``e164`` (at most MAX_REQUESTERS)."""
+        national = phonenumbers.national_significant_number(phonenumbers.parse(e164))
+        data = await self.http.json("GET", USERS_SEARCH, params={"query": f"phone:*{national}"})
+        ids: list[str] = []
+        for user in data.get("users") or []:
+            stored = user.get("phone")
+            # The wildcard also matches other countries' numbers that end in the same digits.
+            if isinstance(stored, str) and self.phone_e164(stored) == e164:
+                ids.append(parse.record_id(user.get("id")))
+        return ids[:MAX_REQUESTERS]
+
+    async def _requested_tickets(self, requester: str) -> list[Ticket]:
+        query = f"type:ticket requester:{requester}"
+        params = {"query": query, "sort_by": "created_at", "sort_order": "desc"}
+        data = await self.http.json("GET", SEARCH, params=params)
+        tickets = self._search_results(data)
+        if data.get("next_page"):
+            more = await self.http.json("GET", SEARCH, params={**params, "query": query + " status<solved"})
+            tickets += self._search_results(more)
+        return tickets
+
+    def _search_results(self, data: Mapping[str, Any]) -> list[Ticket]:
+        return [
+            parse.ticket(item, self.integration)
+            for item in data.get("results") or []
+            if item.get("result_type", "ticket") == "ticket"
+        ]
+
+    async def _comments(self, ticket_path: str) -> tuple[TicketComment, ...]:
+        async def fetch(cursor: str | None) -> tuple[list[TicketComment], str | None]:
+            params: dict[str, Any] = {"page[size]": COMMENT_PAGE_SIZE, "sort": "-created_at"}
+            if cursor is not None:
+                params["page[after]"] = cursor
+            data = await self.http.json("GET", ticket_path + "/comments", params=params)
+            items = [parse.comment(item) for item in data.get("comments") or []]
+            meta = data.get("meta") or {}
+            after = meta.get("after_cursor") if meta.get("has_more") else None
+            return items, after if isinstance(after, str) and after else None
+
+        newest_first = await paginate(fetch, max_items=MAX_COMMENTS)
+        return tuple(reversed(newest_first))
+
+
+def _no_identity(operation: str) -> InvalidArgumentsError:
+    return InvalidArgumentsError(f"{operation}: pass the caller's phone or email (or both)")
+
+
+def _ticket_path(ticket_id: str) -> str:
+    # Zendesk ticket ids are integers; anything else cannot name a ticket (the API would 404).
+    if not _TICKET_NUMBER.fullmatch(ticket_id):
+        raise InvalidArgumentsError("ticket_id: must be a Zendesk ticket number (digits only)")
+    return f"{TICKETS}/{quote(ticket_id, safe='')}"
+
+
+def _search_literal(value: str, field: str) -> str:
+    if not _SEARCH_LITERAL.fullmatch(value):
+        raise InvalidArgumentsError(
+            f"{field}: contains characters Zendesk search cannot match literally "
+            "(spaces, quotes, parentheses, ':', '<', '>', '*' or '?')"
+        )
+    return value
