@@ -65,7 +65,15 @@ class ConnectorRegistry:
         if ep is None:
             known = ", ".join(self.names()) or "none"
             raise UnknownConnectorError(f"no connector named {name!r} is installed (installed: {known})")
-        cls = ep.load()
+        problem: str | None = None
+        try:
+            cls = ep.load()
+        except (ImportError, AttributeError) as exc:
+            problem = (
+                f"connector {name!r} is installed but cannot be loaded from {ep.value} ({type(exc).__name__})"
+            )
+        if problem is not None:
+            raise UnknownConnectorError(problem + "; reinstall the package that provides it")
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
             raise UnknownConnectorError(f"entry point {name!r} ({ep.value}) is not a Connector subclass")
         self._loaded[name] = cls

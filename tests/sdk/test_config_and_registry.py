@@ -132,3 +132,14 @@ def test_every_error_derives_from_the_root_and_has_a_docstring() -> None:
     assert issubclass(sdk.ConversationClosedError, RuntimeError)
     assert issubclass(sdk.InvalidIdentifierError, ValueError)
     assert issubclass(sdk.DeadlineExceededError, TimeoutError)
+
+
+def test_a_broken_entry_point_gives_a_typed_error() -> None:
+    from importlib.metadata import EntryPoint
+
+    registry = ConnectorRegistry(discover=False)
+    registry._entry_points["ghost"] = EntryPoint(
+        "ghost", "connectors.no_such_module:Ghost", "nexora_connect.connectors"
+    )
+    with pytest.raises(UnknownConnectorError, match="cannot be loaded"):
+        registry.load("ghost")
