@@ -6,8 +6,10 @@ that outlives the wipe (a reference held elsewhere, memory not yet reused) is
 unreadable. Decrypted copies handed to the caller are the caller's to drop;
 the cache cannot reach into them.
 
-Measured on the 2-core dev machine: about 2-3 µs to seal and open a 1 KB
-record, against the 1-2 ms of the Vault read and vendor request it saves.
+Measured on the 2-core dev machine (1 KB record, 20,000 iterations): put
+4.6 µs (HMAC of the key + AES-GCM seal), get 3.6 µs, against 0.1 µs for a
+plain dict; a wipe of 100 entries takes 22 µs. A cache hit still saves the
+1-2 ms of a Vault read plus a vendor request.
 """
 
 from __future__ import annotations
