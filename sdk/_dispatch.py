@@ -2,7 +2,8 @@
 
 This is the first of the two scope checks (S1); the second is in the HTTP
 transport. Every path through here, allowed or denied, successful or not,
-emits exactly one audit record (S7).
+emits exactly one audit record (S7) and, when OpenTelemetry is installed and
+configured, ends exactly one span whose attributes are taken from that record.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sdk._errors import (
 )
 from sdk._operations import OperationSpec
 from sdk._scopes import Grant
+from sdk._telemetry import OperationTracer, start_operation_span
 
 __all__ = ["IntegrationBinding", "dispatch"]
 
@@ -69,16 +71,30 @@ async def dispatch(
     conversation_id: str | None,
     deadline: float | None = None,
     cache: ConversationCache | None = None,
+    tracer: OperationTracer | None = None,
 ) -> Any:
-    """Run ``spec`` on the binding's connector under its grant and return the validated result."""
+    """Run ``spec`` on the binding's connector under its grant and return the validated result.
+
+    ``tracer`` defaults to one on OpenTelemetry's global tracer provider.
+    """
     started = time.monotonic()
     connector = binding.connector
     outcome = "ok"
     decision = AuditDecision.ALLOWED
     ctx: CallContext | None = None
+    span = start_operation_span(
+        tenant=binding.tenant,
+        integration=binding.integration,
+        connector=type(connector).name,
+        operation=spec.name,
+        scope=str(spec.scope),
+        region=binding.region,
+        tracer=tracer,
+    )
 
     try:
-        kwargs = spec.validate_arguments(arguments)
+        # The grant is checked before the arguments: a write the tenant did not grant is denied
+        # (and audited as denied) whatever arguments were sent, and reveals nothing about them.
         if not binding.grant.allows(spec.scope):
             decision = AuditDecision.DENIED
             raise ScopeDeniedError(
@@ -86,6 +102,7 @@ async def dispatch(
                 f"{binding.integration!r}; add it to write_scopes with grant = 'scoped-write' to allow it",
                 scope=str(spec.scope),
             )
+        kwargs = spec.validate_arguments(arguments)
         discriminator = _discriminator(kwargs) if (cache is not None and spec.cacheable) else None
         if cache is not None and discriminator is not None:
             hit = cache.get(binding.integration, spec.name, discriminator)
@@ -121,23 +138,30 @@ async def dispatch(
     except asyncio.CancelledError:
         outcome = "cancelled"
         raise
+    except Exception as exc:
+        # A connector bug: the audit trail must not call it "ok". The class name only, never the message.
+        outcome = type(exc).__name__
+        raise
     finally:
-        audit.emit(
-            AuditRecord(
-                tenant=binding.tenant,
-                integration=binding.integration,
-                connector=type(connector).name,
-                operation=spec.name,
-                scope=str(spec.scope),
-                decision=decision,
-                outcome=outcome,
-                http_status=ctx.http_status if ctx else None,
-                latency_ms=round((time.monotonic() - started) * 1000, 3),
-                credential_version=ctx.credential_version if ctx else None,
-                conversation_id=conversation_id,
-                region=binding.region,
-            )
+        record = AuditRecord(
+            tenant=binding.tenant,
+            integration=binding.integration,
+            connector=type(connector).name,
+            operation=spec.name,
+            scope=str(spec.scope),
+            decision=decision,
+            outcome=outcome,
+            http_status=ctx.http_status if ctx else None,
+            latency_ms=round((time.monotonic() - started) * 1000, 3),
+            credential_version=ctx.credential_version if ctx else None,
+            conversation_id=conversation_id,
+            region=binding.region,
         )
+        try:
+            audit.emit(record)
+        finally:
+            if span is not None:
+                span.end(record)
 
 
 async def _run(

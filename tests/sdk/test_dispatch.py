@@ -364,3 +364,14 @@ async def test_a_tenant_cannot_reach_an_integration_only_another_tenant_has(nc: 
     async with nc.conversation(tenant="globex", conversation_id="call-g") as conv:
         with pytest.raises(UnknownIntegrationError):
             await conv.call("crm-rw", "create_note", contact_id="c-1", body="x")
+
+
+async def test_an_ungranted_write_is_denied_before_its_arguments_are_looked_at(
+    nc: NexoraConnect, router: respx.MockRouter, audit: MemoryAuditSink
+) -> None:
+    async with nc.conversation(tenant="acme", conversation_id="call-1") as conv:
+        with pytest.raises(ScopeDeniedError):
+            await conv.call("crm", "create_note", nonsense=make_secret())
+    (record,) = audit.records
+    assert record.decision is AuditDecision.DENIED
+    assert len(router.calls) == 0
