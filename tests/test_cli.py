@@ -66,7 +66,13 @@ def test_a_broken_connector_is_reported_and_fails_the_listing(
     monkeypatch.setattr("sdk.cli.default_registry", lambda: registry)
     assert main(["connectors", "list", "--json"]) == 1
     captured = capsys.readouterr()
-    assert {c["name"] for c in json.loads(captured.out)["connectors"]} == {"hubspot", "stripe", "zendesk"}
+    assert {c["name"] for c in json.loads(captured.out)["connectors"]} == {
+        "hubspot",
+        "stripe",
+        "zendesk",
+        "jsm",
+        "chargebee",
+    }
     assert captured.err.count("\n") == 1
     assert "'broken' is installed but cannot be loaded" in captured.err
 
