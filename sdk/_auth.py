@@ -5,20 +5,30 @@ authentication that does I/O. It reads the key when the request is about to be
 sent, applies it, and if the vendor answers 401/403 it drops any reused copy,
 reads Vault once more (a rotated key is picked up here) and resends once.
 The credential object goes out of scope when the flow ends: nothing keeps it.
+
+OAuth credentials (refresh-token or client-credentials grants) are turned into
+an access token by a :class:`vault._oauth.OAuthTokenSource`, which keeps that
+token in memory until shortly before it expires; it is sent as
+``Authorization: Bearer`` (RFC 6750). A 401 drops it and obtains a new one once.
+A 403 is not retried for OAuth: a token that was just obtained and is refused
+lacks a permission, which no refresh can add.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Protocol
 
 import httpx
+from pydantic import SecretStr
 
 from sdk._context import current_call
-from sdk._errors import MalformedCredentialError, UsageError
-from vault._credentials import Credential, CredentialLease
+from sdk._errors import DeadlineExceededError, MalformedCredentialError, UsageError
+from vault._credentials import Credential, CredentialLease, OAuth2ClientCredential, OAuth2RefreshCredential
+from vault._oauth import AccessToken, OAuthTokenSource, TokenEndpoint
 
-__all__ = ["CredentialSource", "VaultCredentialAuth"]
+__all__ = ["CredentialSource", "VaultCredentialAuth", "apply_bearer"]
 
 AUTH_FAILURE_STATUSES = frozenset({401, 403})
 
@@ -31,8 +41,20 @@ class CredentialSource(Protocol):
     def invalidate(self, tenant: str, integration: str) -> None: ...
 
 
+def apply_bearer(request: httpx.Request, token: SecretStr) -> None:
+    """Put an OAuth access token on ``request`` as RFC 6750 says: ``Authorization: Bearer``."""
+    request.headers["Authorization"] = "Bearer " + token.get_secret_value()
+
+
 class VaultCredentialAuth(httpx.Auth):
-    """Apply the integration's current credential to each request, re-reading once on rejection."""
+    """Apply the integration's current credential to each request, re-reading once on rejection.
+
+    ``tokens`` turns OAuth credentials into access tokens; without one, a
+    source of its own is made on first use (access tokens then live as long as
+    this auth, i.e. the connector instance). ``token_endpoint`` is the vendor's
+    token endpoint, which a ``token_url`` stored with the credential overrides.
+    ``apply_token`` puts an access token on a request (Bearer by default).
+    """
 
     def __init__(
         self,
@@ -42,26 +64,45 @@ class VaultCredentialAuth(httpx.Auth):
         integration: str,
         accepted_types: tuple[type[Credential], ...],
         apply: Callable[[httpx.Request, Credential], None],
+        tokens: OAuthTokenSource | None = None,
+        token_endpoint: TokenEndpoint | None = None,
+        apply_token: Callable[[httpx.Request, SecretStr], None] = apply_bearer,
     ) -> None:
         self._source = source
         self._tenant = tenant
         self._integration = integration
         self._accepted = accepted_types
         self._apply = apply
+        self._tokens = tokens
+        self._token_endpoint = token_endpoint
+        self._apply_token = apply_token
+
+    @property
+    def tokens(self) -> OAuthTokenSource:
+        """Where this auth gets OAuth access tokens (made on first use if none was given)."""
+        if self._tokens is None:
+            self._tokens = OAuthTokenSource(self._source)
+        return self._tokens
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise UsageError("Nexora Connect credentials work with httpx.AsyncClient only")
         yield request  # pragma: no cover - makes this a generator
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        await self._authorise(request, fresh=False)
+        token = await self._authorise(request, fresh=False)
         response = yield request
-        if response.status_code in AUTH_FAILURE_STATUSES:
+        if token is None and response.status_code in AUTH_FAILURE_STATUSES:
             self._source.invalidate(self._tenant, self._integration)
             await self._authorise(request, fresh=True)
             yield request
+        elif token is not None and response.status_code == 401:
+            self._source.invalidate(self._tenant, self._integration)
+            self.tokens.drop(self._tenant, self._integration, token)
+            await self._authorise(request, fresh=True)
+            yield request
 
-    async def _authorise(self, request: httpx.Request, *, fresh: bool) -> None:
+    async def _authorise(self, request: httpx.Request, *, fresh: bool) -> AccessToken | None:
+        """Put the credential (or its access token) on ``request``; return the access token if any."""
         lease = await self._source.get(self._tenant, self._integration, fresh=fresh)
         credential = lease.credential
         if not isinstance(credential, self._accepted):
@@ -73,4 +114,27 @@ class VaultCredentialAuth(httpx.Auth):
         ctx = current_call.get()
         if ctx is not None:
             ctx.credential_version = lease.version
-        self._apply(request, credential)
+        if not isinstance(credential, OAuth2RefreshCredential | OAuth2ClientCredential):
+            self._apply(request, credential)
+            return None
+        token = self.tokens.peek(lease, self._token_endpoint)
+        remaining = ctx.remaining() if ctx is not None else None
+        if token is not None:
+            pass
+        elif remaining is None:
+            token = await self.tokens.token(lease, self._token_endpoint)
+        else:
+            # The refresh itself is shielded and finishes for the next caller; this one stops waiting.
+            try:
+                token = await asyncio.wait_for(
+                    self.tokens.token(lease, self._token_endpoint), timeout=max(remaining, 0.0)
+                )
+            except TimeoutError:
+                token = None
+            if token is None:
+                raise DeadlineExceededError(
+                    f"the deadline passed while waiting for an OAuth access token for integration "
+                    f"{self._integration!r} of tenant {self._tenant!r}"
+                )
+        self._apply_token(request, token.value)
+        return token

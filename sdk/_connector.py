@@ -16,6 +16,8 @@ Override points, each only when the vendor needs it:
   code (never its message, which can quote customer data).
 * ``retry_after(response)``: when the vendor signals back-off in a header
   other than ``Retry-After``.
+* ``token_endpoint(base_url)``: the vendor's OAuth token endpoint, when the
+  connector accepts OAuth credentials.
 * ``verify()``: a cheap read that proves a credential works.
 """
 
@@ -35,6 +37,7 @@ from sdk._http import VendorHttp
 from sdk._operations import OperationSpec, build_spec, declaration_of
 from sdk._retry import RetryPolicy, parse_retry_after
 from vault._credentials import ApiKeyCredential, BasicCredential, Credential
+from vault._oauth import TokenEndpoint
 
 __all__ = ["Category", "Connector", "NoSettings", "normalise_phone"]
 
@@ -140,6 +143,7 @@ class Connector:
             integration=integration,
             accepted_types=self.credential_types,
             apply=self.authenticate,
+            token_endpoint=self.token_endpoint(base_url),
         )
         self.http = VendorHttp(
             client=client,
@@ -174,6 +178,13 @@ class Connector:
             raise NotImplementedError(
                 f"{type(self).__name__} must override authenticate() for {credential.type}"
             )
+
+    def token_endpoint(self, base_url: str) -> TokenEndpoint | None:
+        """Return the vendor's OAuth token endpoint. Override when the connector accepts OAuth credentials.
+
+        A ``token_url`` stored with the credential in Vault overrides it.
+        """
+        return None
 
     def request_id(self, response: httpx.Response) -> str | None:
         """Return the vendor's id for this request, for support tickets and logs."""

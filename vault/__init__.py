@@ -20,7 +20,9 @@ from vault._credentials import (
     parse_credential,
 )
 from vault._errors import translate_vault_error
-from vault._paths import credential_path, tenant_policy_hcl
+from vault._lease import LocalRefreshLocks, LockStats, RefreshLocks, VaultRefreshLocks
+from vault._oauth import AccessToken, OAuthTokenSource, TokenEndpoint, TokenStats
+from vault._paths import credential_path, refresh_lock_path, tenant_policy_hcl
 from vault._settings import REGIONS, AppRoleAuth, TokenAuth, VaultSettings
 from vault._store import CredentialStore
 from vault.devserver import OpenBaoDevServer, find_bao_binary
@@ -42,8 +44,18 @@ __all__ = [
     "TokenAuth",
     "AppRoleAuth",
     "REGIONS",
+    # OAuth: access tokens in memory, refresh tokens written back, refreshes serialised
+    "OAuthTokenSource",
+    "TokenEndpoint",
+    "AccessToken",
+    "TokenStats",
+    "RefreshLocks",
+    "VaultRefreshLocks",
+    "LocalRefreshLocks",
+    "LockStats",
     # layout and isolation
     "credential_path",
+    "refresh_lock_path",
     "tenant_policy_hcl",
     # the Vault client underneath
     "VaultClient",

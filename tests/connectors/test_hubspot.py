@@ -10,10 +10,12 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
 
 from connectors.crm.hubspot import HubSpotConnector
 from sdk import (
@@ -24,6 +26,7 @@ from sdk import (
     MemoryAuditSink,
     NexoraConnect,
     Note,
+    ReauthorizationRequiredError,
     RetryPolicy,
     ScopeDeniedError,
     VendorAuthError,
@@ -35,6 +38,8 @@ from sdk import (
 )
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hs
+from tests.oauth.support import MemorySource
+from vault import OAuth2RefreshCredential
 
 CONTACT_51 = Contact(
     id="51",
@@ -573,3 +578,182 @@ async def test_audit_records_hold_no_customer_data(
     for secret_or_pii in ("215550100", "aroha", "Hemi", canary_key):
         assert secret_or_pii not in text
     assert record.http_status == 200
+
+
+# --- OAuth: a public app's refresh token instead of a private-app token -------------------------
+#
+# Token endpoint shapes from HubSpot's OAuth v1 reference ("Refresh an access token",
+# POST /oauth/v1/token, application/x-www-form-urlencoded: grant_type, client_id, client_secret,
+# refresh_token; answer: access_token, refresh_token, token_type, expires_in) and the error body
+# HubSpot sends for a dead refresh token ({"status": "BAD_REFRESH_TOKEN", "message": ...}).
+
+TOKEN = "/oauth/v1/token"
+APP_ID = "5e1d2c3b-hubspot-test-app"
+
+
+def oauth_credential(refresh: str, secret: str) -> OAuth2RefreshCredential:
+    return OAuth2RefreshCredential(
+        type="oauth2_refresh",
+        client_id=APP_ID,
+        client_secret=SecretStr(secret),
+        refresh_token=SecretStr(refresh),
+    )
+
+
+def token_answer(access: str, refresh: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"access_token": access, "token_type": "bearer", "expires_in": 1800}
+    if refresh is not None:
+        body["refresh_token"] = refresh
+    return body
+
+
+@pytest.fixture
+def oauth_router() -> Iterator[respx.MockRouter]:
+    """One strict HubSpot for both clients: the vendor client (as its transport) and the token
+    client, which has no transport of its own to replace and so is reached by patching httpx."""
+    with respx.mock(base_url=hs.BASE, assert_all_called=True, assert_all_mocked=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def oauth_source() -> tuple[MemorySource, str, str]:
+    refresh, secret = make_canary("refresh"), make_canary("client-secret")
+    source = MemorySource()
+    for integration in (hs.READ, hs.WRITE):
+        source.seed("acme", integration, oauth_credential(refresh, secret))
+    return source, refresh, secret
+
+
+async def test_oauth_refresh_request_is_hubspots_form_and_the_access_token_is_the_bearer(
+    oauth_router: respx.MockRouter, oauth_source: tuple[MemorySource, str, str], audit: MemoryAuditSink
+) -> None:
+    source, refresh, secret = oauth_source
+    access, rotated = make_canary("access"), make_canary("refresh")
+    token_route = oauth_router.post(TOKEN).respond(200, json=token_answer(access, rotated))
+    search = oauth_router.post(hs.SEARCH).respond(200, json=hs.search_response(hs.search_hit()))
+    async with hs.runtime(oauth_router, source, audit=audit) as nc:  # type: ignore[arg-type]
+        for _ in range(3):
+            assert await call(nc, hs.READ, "find_contacts", email="aroha.ngata@example.co.nz") == [CONTACT_51]
+    assert token_route.call_count == 1  # held in memory for its 30 minutes, not refreshed per call
+    sent = token_route.calls[0].request
+    assert str(sent.url) == "https://api.hubapi.com/oauth/v1/token"
+    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert "authorization" not in sent.headers  # the client authenticates in the form, as HubSpot wants
+    assert parse_qs(sent.content.decode()) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": [refresh],
+        "client_id": [APP_ID],
+        "client_secret": [secret],
+    }
+    assert all(call.request.headers["Authorization"] == f"Bearer {access}" for call in search.calls)
+    # HubSpot's new refresh token went back to the credential store, with check-and-set.
+    stored = source.latest("acme", hs.READ)
+    assert isinstance(stored, OAuth2RefreshCredential)
+    assert stored.refresh_token.get_secret_value() == rotated
+    assert len(source.versions[("acme", hs.READ)]) == 2
+    assert [record.credential_version for record in audit.records] == [1, 2, 2]
+    text = "".join(record.model_dump_json() for record in audit.records)
+    for secret_value in (access, refresh, rotated, secret):
+        assert secret_value not in text
+
+
+async def test_oauth_with_an_unchanged_refresh_token_writes_nothing_back(
+    oauth_router: respx.MockRouter, oauth_source: tuple[MemorySource, str, str]
+) -> None:
+    source, refresh, _ = oauth_source
+    oauth_router.post(TOKEN).respond(200, json=token_answer(make_canary("access"), refresh))
+    oauth_router.get("/crm/v3/objects/contacts/51").respond(200, json=hs.fixture("contact"))
+    async with hs.runtime(oauth_router, source) as nc:  # type: ignore[arg-type]
+        await call(nc, hs.READ, "get_contact", contact_id="51")
+    assert source.writes == 0
+
+
+async def test_oauth_a_401_gets_a_new_access_token_once(
+    oauth_router: respx.MockRouter, oauth_source: tuple[MemorySource, str, str]
+) -> None:
+    source, _, _ = oauth_source
+    first, second = make_canary("access"), make_canary("access")
+    token_route = oauth_router.post(TOKEN).mock(
+        side_effect=[
+            httpx.Response(200, json=token_answer(first, make_canary("refresh"))),
+            httpx.Response(200, json=token_answer(second, make_canary("refresh"))),
+        ]
+    )
+    # httpx resends the same request object, so the header is recorded as it is sent.
+    bearers: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bearers.append(request.headers["Authorization"])
+        if len(bearers) == 1:
+            return httpx.Response(401, json=hs.fixture("error_unauthorized"))
+        return httpx.Response(200, json=hs.fixture("contact"))
+
+    oauth_router.get("/crm/v3/objects/contacts/51").mock(side_effect=answer)
+    async with hs.runtime(oauth_router, source) as nc:  # type: ignore[arg-type]
+        assert (await call(nc, hs.READ, "get_contact", contact_id="51")).id == "51"
+    assert token_route.call_count == 2
+    assert bearers == [f"Bearer {first}", f"Bearer {second}"]
+    assert len(source.versions[("acme", hs.READ)]) == 3  # both rotations saved, in order
+
+
+async def test_oauth_bad_refresh_token_asks_the_tenant_to_authorise_again(
+    oauth_router: respx.MockRouter, oauth_source: tuple[MemorySource, str, str], audit: MemoryAuditSink
+) -> None:
+    source, refresh, secret = oauth_source
+    oauth_router.post(TOKEN).respond(
+        400,
+        json={
+            "status": "BAD_REFRESH_TOKEN",
+            "message": "missing or invalid refresh token",
+            "correlationId": "0b4e6b3c-5c1a-4f7e-9a55-1d2c3b4a5f60",
+        },
+    )
+    async with hs.runtime(oauth_router, source, audit=audit) as nc:  # type: ignore[arg-type]
+        with pytest.raises(ReauthorizationRequiredError) as caught:
+            await call(nc, hs.READ, "get_contact", contact_id="51")
+    message = str(caught.value)
+    assert "tenant 'acme'" in message
+    assert f"integration '{hs.READ}'" in message
+    for secret_value in (refresh, secret):
+        assert secret_value not in message
+        assert secret_value not in audit.records[-1].model_dump_json()
+    assert source.writes == 0
+
+
+async def test_the_scope_guard_still_refuses_a_token_endpoint_post_from_connector_code(
+    oauth_router: respx.MockRouter, oauth_source: tuple[MemorySource, str, str]
+) -> None:
+    """The token request bypasses the guard by using its own client; the vendor client does not."""
+
+    class TokenGrabbingHubSpot(HubSpotConnector):
+        async def get_contact(self, contact_id: str) -> Contact:  # still only contacts:read
+            await self.http.request("POST", TOKEN, data={"grant_type": "refresh_token"})
+            raise AssertionError("the scope guard let a POST to the token endpoint through")
+
+    source, _, _ = oauth_source
+    token_route = oauth_router.post(TOKEN).respond(200, json=token_answer(make_canary("access"), None))
+    async with hs.runtime(oauth_router, source, connector=TokenGrabbingHubSpot) as nc:  # type: ignore[arg-type]
+        with pytest.raises(ScopeDeniedError, match=f"refused POST {TOKEN}"):
+            await call(nc, hs.READ, "get_contact", contact_id="51")
+    # Exactly one token request reached HubSpot: the SDK's own refresh, made before the guard refused.
+    assert token_route.call_count == 1
+
+
+async def test_api_key_and_oauth_integrations_live_side_by_side(
+    oauth_router: respx.MockRouter, oauth_source: tuple[MemorySource, str, str], canary_key: str
+) -> None:
+    source, _, _ = oauth_source
+    source.seed("acme", hs.WRITE, hs.credential(canary_key))  # the read-write integration uses a key
+    access = make_canary("access")
+    oauth_router.post(TOKEN).respond(200, json=token_answer(access, None))
+    bearers: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bearers.append(request.headers["Authorization"])
+        return httpx.Response(200, json=hs.fixture("contact"))
+
+    oauth_router.get("/crm/v3/objects/contacts/51").mock(side_effect=answer)
+    async with hs.runtime(oauth_router, source) as nc:  # type: ignore[arg-type]
+        await call(nc, hs.READ, "get_contact", contact_id="51")
+        await call(nc, hs.WRITE, "get_contact", contact_id="51")
+    assert bearers == [f"Bearer {access}", f"Bearer {canary_key}"]

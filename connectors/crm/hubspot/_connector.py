@@ -1,4 +1,4 @@
-"""The HubSpot CRM connector (CRM v3 objects API, private-app access token)."""
+"""The HubSpot CRM connector (CRM v3 objects API; private-app token or OAuth refresh token)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ import httpx
 
 from connectors.crm.hubspot import _parse
 from sdk import Account, Contact, CRMConnector, InvalidArgumentsError, Note, operation, paginate
+from vault import ApiKeyCredential, Credential, OAuth2RefreshCredential, TokenEndpoint
 
 __all__ = ["HubSpotConnector"]
+
+TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 - a URL path, not a password
+"""HubSpot's token endpoint (v1; HubSpot deprecates it on 16 February 2027 in favour of
+``/oauth/v3/token``, which takes the same form fields; a tenant can store ``token_url`` to move early)."""
 
 _SEARCH_PATH = "/crm/v3/objects/contacts/search"
 
@@ -23,11 +28,34 @@ def _numeric_id(value: str, argument: str) -> str:
     return value
 
 
+def token_endpoint(base_url: str) -> TokenEndpoint:
+    """HubSpot's OAuth token endpoint on the API host ``base_url``, in HubSpot's dialect.
+
+    HubSpot takes ``client_id`` and ``client_secret`` in the form body, and says
+    ``{"status": "BAD_REFRESH_TOKEN", ...}`` (not RFC 6749's ``invalid_grant``)
+    when a refresh token is missing, revoked or unknown.
+    """
+    return TokenEndpoint(
+        url=base_url.rstrip("/") + TOKEN_PATH,
+        auth_method="client_secret_post",
+        error_fields=("error", "status"),
+        reauthorize_codes=frozenset({"invalid_grant", "BAD_REFRESH_TOKEN"}),
+    )
+
+
 class HubSpotConnector(CRMConnector):
     """HubSpot contacts, companies and notes.
 
-    Credential: a private-app access token stored as an ``api_key`` secret, sent as
-    ``Authorization: Bearer``. The app needs the scopes ``crm.objects.contacts.read``,
+    Credential, either of:
+
+    * a private-app access token stored as an ``api_key`` secret, sent as
+      ``Authorization: Bearer``;
+    * a public app's OAuth refresh token, stored as an ``oauth2_refresh`` secret
+      (``client_id``, ``client_secret``, ``refresh_token``). Access tokens (30
+      minutes) are obtained from ``POST /oauth/v1/token`` on the API host and held
+      in memory only; a new refresh token HubSpot returns is written back to Vault.
+
+    The app needs the scopes ``crm.objects.contacts.read``,
     ``crm.objects.companies.read`` and, for notes, ``crm.objects.contacts.write``.
     """
 
@@ -36,12 +64,16 @@ class HubSpotConnector(CRMConnector):
     base_url: ClassVar[str] = "https://api.hubapi.com"
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-hubspot-correlation-id",)
     default_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+    credential_types: ClassVar[tuple[type[Credential], ...]] = (ApiKeyCredential, OAuth2RefreshCredential)
 
     search_page_size: ClassVar[int] = 10
     """Contacts asked for per search page."""
     max_contacts: ClassVar[int] = 10
     """Most contacts find_contacts returns: a caller's details should match a handful at most."""
     max_search_pages: ClassVar[int] = 3
+
+    def token_endpoint(self, base_url: str) -> TokenEndpoint:
+        return token_endpoint(base_url)
 
     @operation("contacts:read", reads_over_post=[_SEARCH_PATH])
     async def find_contacts(self, phone: str | None = None, email: str | None = None) -> list[Contact]:
