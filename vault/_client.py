@@ -4,6 +4,12 @@ hvac is synchronous (requests), so every call runs on a small thread pool owned
 by the client. Login state lives here too: the token is obtained lazily, and a
 403 is told apart into "this token is no good" (log in again once, retry once)
 and "this token may not read that path" (a policy denial, reported as such).
+
+Tokens that expire are kept alive in the background (see :mod:`vault._renewal`):
+renewed at two thirds of their lease, replaced by a new AppRole login once they
+cannot be renewed any more, and never sent once known to be expired: a read
+that finds the token expired logs in first, or, for a token provisioned out of
+band, fails with :class:`~sdk._errors.VaultAuthError` without sending it.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -24,8 +32,16 @@ import hvac.exceptions
 import requests
 import requests.adapters
 
-from sdk._errors import UsageError, VaultAuthError, VaultConflictError, VaultError, VaultUnavailableError
+from sdk._errors import (
+    UsageError,
+    VaultAuthError,
+    VaultConflictError,
+    VaultError,
+    VaultPermissionError,
+    VaultUnavailableError,
+)
 from vault._errors import FOREIGN_ERRORS, translate_vault_error
+from vault._renewal import TokenLease, TokenRenewer
 from vault._settings import AppRoleAuth, TokenAuth, VaultSettings
 
 __all__ = ["SecretVersionInfo", "VaultClient", "vault_executor"]
@@ -55,6 +71,12 @@ def vault_executor(max_workers: int = DEFAULT_THREADS) -> ThreadPoolExecutor:
 
 
 _TOKEN_ERRORS = (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized)
+# What renew-self answers for a token that is revoked, expired or not renewable.
+_NOT_RENEWABLE_ERRORS = (*_TOKEN_ERRORS, hvac.exceptions.InvalidRequest)
+# What makes upkeep try again shortly: Vault down, sealed, slow, or failing.
+_UPKEEP_RETRYABLE: tuple[type[BaseException], ...] = (VaultUnavailableError, *FOREIGN_ERRORS)
+
+logger = logging.getLogger("vault.client")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,6 +102,12 @@ class _Where:
     tenant: str | None = None
     integration: str | None = None
 
+    @property
+    def what(self) -> str:
+        names = [f"tenant {self.tenant!r}"] if self.tenant else []
+        names += [f"integration {self.integration!r}"] if self.integration else []
+        return ", ".join(names) if names else f"path {self.path!r}"
+
 
 class VaultClient:
     """One logged-in connection to one Vault (or OpenBao) server.
@@ -89,6 +117,12 @@ class VaultClient:
     by logging in when it stops working. Calls are safe from many tasks at once.
     hvac calls run on ``executor`` (see :func:`vault_executor`); without one the
     client makes and owns its own.
+
+    A token with a TTL is renewed in the background while the client is in use
+    (``renew_tokens=False`` turns that off, e.g. for one-shot commands); the
+    renewer is one asyncio task on the loop of the client's calls, doing its
+    Vault requests on ``executor``, and :meth:`close` stops it. ``clock`` is
+    for tests.
     """
 
     def __init__(
@@ -97,11 +131,14 @@ class VaultClient:
         *,
         token: str | None = None,
         executor: ThreadPoolExecutor | None = None,
+        renew_tokens: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._explicit_token = token
         self._owns_executor = executor is None
         self._executor = executor if executor is not None else vault_executor()
+        self._clock = clock
         session = requests.Session()
         # Proxies, netrc and CA bundles from the environment are process-wide
         # settings that would silently apply to every tenant's Vault; the
@@ -128,7 +165,22 @@ class VaultClient:
         self._generation = 0  # bumped by every successful login
         self._current_token: str | None = None
         self._owns_token = False  # True when the token came from our own login
+        self._lease: TokenLease | None = None  # None: no token yet, or one that never expires
+        self._renewer = (
+            TokenRenewer(
+                first_delay=self._first_upkeep_delay,
+                upkeep=self._upkeep,
+                executor=self._executor,
+                name=f"vault-token-renewer {settings.address}",
+            )
+            if renew_tokens
+            else None
+        )
         self._closed = False
+        self.logins: int = 0
+        """How many tokens this client has taken up: logins, and tokens read from their source."""
+        self.renewals: int = 0
+        """How many times this client has renewed its token."""
 
     def __repr__(self) -> str:
         return (
@@ -140,6 +192,12 @@ class VaultClient:
     def settings(self) -> VaultSettings:
         """The settings this client was made from."""
         return self._settings
+
+    @property
+    def token_expires_in(self) -> float | None:
+        """Seconds until the current token expires; None without a token or for one that never expires."""
+        lease = self._lease
+        return None if lease is None else lease.expires_at - self._clock()
 
     # --- public async API ------------------------------------------------------------
 
@@ -191,13 +249,21 @@ class VaultClient:
         """
         where = _Where(path, tenant, integration)
         payload = dict(data)
-        conflict: VaultConflictError | None = None
+        failure: VaultError | None = None
         try:
             response = await self._submit(
                 where,
                 lambda: self._hvac.secrets.kv.v2.create_or_update_secret(
                     path=path, secret=payload, cas=cas, mount_point=self._settings.mount
                 ),
+            )
+        except VaultPermissionError:
+            # The generic denial names the read capability; a write needs more.
+            failure = VaultPermissionError(
+                f"Vault at {self._settings.address} denied writing the credential of {where.what} "
+                f"({self._settings.mount}/data/{path}): the token may not create or update it. Writing "
+                "keys needs the tenant's admin token, with the policy vault.tenant_policy_hcl(tenant, "
+                "settings, write=True); the voice agent's read-only token cannot write"
             )
         except VaultError as exc:
             # Vault answers a lost check-and-set with a 400 whose text says the versions differ.
@@ -207,12 +273,12 @@ class VaultClient:
                 or "did not match the current version" not in str(exc)
             ):
                 raise
-            conflict = VaultConflictError(
+            failure = VaultConflictError(
                 f"check-and-set write to {path!r} lost: the current version is no longer {cas}; "
                 "another writer got there first, re-read and retry"
             )
-        if conflict is not None:
-            raise conflict
+        if failure is not None:
+            raise failure
         number = _mapping(response, "data").get("version")
         if not isinstance(number, int):
             raise self._shape_error(where)
@@ -223,12 +289,22 @@ class VaultClient:
     ) -> list[SecretVersionInfo]:
         """Return every version Vault keeps of the secret at ``path``, oldest first, without values."""
         where = _Where(path, tenant, integration)
-        response = await self._submit(
-            where,
-            lambda: self._hvac.secrets.kv.v2.read_secret_metadata(
-                path=path, mount_point=self._settings.mount
-            ),
-        )
+        denied: VaultPermissionError | None = None
+        try:
+            response = await self._submit(
+                where,
+                lambda: self._hvac.secrets.kv.v2.read_secret_metadata(
+                    path=path, mount_point=self._settings.mount
+                ),
+            )
+        except VaultPermissionError:
+            denied = VaultPermissionError(
+                f"Vault at {self._settings.address} denied listing the versions of the credential of "
+                f"{where.what}: the token needs read on {self._settings.mount}/metadata/{path} "
+                "(vault.tenant_policy_hcl grants it)"
+            )
+        if denied is not None:
+            raise denied
         versions = _mapping(_mapping(response, "data"), "versions")
         try:
             infos = [_version_info(int(number), _mapping(info)) for number, info in versions.items()]
@@ -247,6 +323,8 @@ class VaultClient:
         if self._closed:
             return
         self._closed = True
+        if self._renewer is not None:
+            await self._renewer.stop()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._revoke_own_token)
         if self._owns_executor:
@@ -261,7 +339,11 @@ class VaultClient:
         if self._closed:
             raise UsageError(f"{self!r} is closed; create a new client (or CredentialStore)")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(self._run, where, call))
+        result = await loop.run_in_executor(self._executor, functools.partial(self._run, where, call))
+        lease, renewer = self._lease, self._renewer
+        if renewer is not None and lease is not None and not lease.abandoned and not renewer.running:
+            renewer.ensure_running()
+        return result
 
     def _run(self, where: _Where, call: Callable[[], _T]) -> _T:
         """Run ``call`` on a worker thread and translate what it raises.
@@ -295,11 +377,27 @@ class VaultClient:
         return call()
 
     def _ensure_logged_in(self) -> int:
-        if self._current_token is None:
+        lease = self._lease
+        if self._current_token is None or (lease is not None and lease.expired(self._clock())):
             with self._login_lock:
+                lease = self._lease
                 if self._current_token is None:
                     self._login_locked()
+                elif lease is not None and lease.expired(self._clock()):
+                    self._replace_expired_locked()
         return self._generation
+
+    def _replace_expired_locked(self) -> None:
+        """Take up a new token before a request, because the current one is known to be expired."""
+        if self._uses_configured_token() and self._configured_token() == self._current_token:
+            raise VaultAuthError(
+                f"the Vault token for {self._settings.address} has expired: it reached its maximum TTL "
+                f"or was not renewable, so it could not be renewed any more; {self._token_remedy()}"
+            )
+        logger.info(
+            "the Vault token for %s expired; taking up a new one before the request", self._settings.address
+        )
+        self._login_locked()
 
     def _token_still_valid(self, generation: int) -> bool:
         if generation != self._generation:
@@ -324,18 +422,127 @@ class VaultClient:
 
     def _login_locked(self) -> None:
         auth = self._settings.auth
+        started = self._clock()
+        login: Mapping[str, object] | None = None
         if self._explicit_token is not None and self._generation == 0:
             token, owned = self._explicit_token, False
         elif isinstance(auth, TokenAuth):
-            token, owned = (self._explicit_token or _read_token(auth)), False
+            token, owned = self._configured_token(), False
         else:
-            token, owned = self._approle_login(auth), True
+            (token, login), owned = self._approle_login(auth), True
+        # The old token, if ours, is left to expire rather than revoked: requests
+        # in flight on other threads may still carry it, and it has at most a
+        # third of its last lease left.
         self._hvac.token = token
         self._current_token = token
         self._owns_token = owned
         self._generation += 1
+        self.logins += 1
+        # Unknown until the lookup answers: if it fails, the old token's lease must not linger.
+        self._lease = None
+        if login is not None:
+            self._lease = TokenLease.from_auth(login, obtained_at=started)
+        else:
+            self._lease = self._look_up_lease(started)
 
-    def _approle_login(self, auth: AppRoleAuth) -> str:
+    def _look_up_lease(self, started: float) -> TokenLease | None:
+        """Ask Vault how long the current token lives (the default policy allows every token this)."""
+        try:
+            response = self._hvac.auth.token.lookup_self()
+        except _TOKEN_ERRORS:
+            return None  # a bad token: the request it was wanted for will say so
+        return TokenLease.from_lookup(_mapping(response, "data"), obtained_at=started)
+
+    def _uses_configured_token(self) -> bool:
+        """Whether new tokens come from the settings' token source (or the caller) rather than a login."""
+        return isinstance(self._settings.auth, TokenAuth)
+
+    def _configured_token(self) -> str:
+        auth = self._settings.auth
+        assert isinstance(auth, TokenAuth)
+        return self._explicit_token or _read_token(auth)
+
+    # --- keeping the token alive (runs on the executor, see vault._renewal) -----------
+
+    def _first_upkeep_delay(self) -> float | None:
+        lease = self._lease
+        if self._closed or lease is None or lease.abandoned:
+            return None
+        return max(0.0, lease.upkeep_at - self._clock())
+
+    def _upkeep(self) -> float | None:
+        """Renew the token, or replace it if it cannot be renewed; return seconds until the next upkeep."""
+        with self._login_lock:
+            lease = self._lease
+            if self._closed or lease is None or lease.abandoned:
+                return None
+            started = self._clock()
+            if started < lease.upkeep_at:
+                return lease.upkeep_at - started  # replaced by a read meanwhile
+            try:
+                if not lease.final and self._renew_locked(lease, started):
+                    return self._first_upkeep_delay()
+                self._replace_final_locked()
+            except _UPKEEP_RETRYABLE as exc:
+                now = self._clock()
+                if lease.expired(now):
+                    return None  # the next read logs in again, once Vault is back
+                logger.warning(
+                    "could not renew or replace the Vault token for %s (%s); trying again shortly",
+                    self._settings.address,
+                    type(exc).__name__,
+                )
+                return lease.retry_delay(now)
+            except VaultAuthError as exc:
+                # The login credentials were refused: reads will report it, with the remedy,
+                # once the token expires. Upkeep gives up on this token rather than retrying
+                # a refused login on every read.
+                self._lease = dataclasses.replace(lease, abandoned=True)
+                logger.error("could not replace the Vault token for %s: %s", self._settings.address, exc)
+                return None
+            return self._first_upkeep_delay()
+
+    def _renew_locked(self, lease: TokenLease, started: float) -> bool:
+        try:
+            response = self._hvac.auth.token.renew_self(increment=max(1, int(lease.full_ttl)))
+        except _NOT_RENEWABLE_ERRORS:
+            # Revoked, expired or not renewable after all: replace it instead.
+            self._lease = dataclasses.replace(lease, final=True)
+            return False
+        self._lease = lease.renewed(_mapping(response, "auth"), obtained_at=started)
+        self.renewals += 1
+        logger.debug(
+            "renewed the Vault token for %s for %.0f s%s",
+            self._settings.address,
+            self._lease.ttl,
+            " (its maximum TTL is near: it will be replaced)" if self._lease.final else "",
+        )
+        return True
+
+    def _replace_final_locked(self) -> None:
+        """Take up a new token because the current one cannot be renewed any further."""
+        if not self._uses_configured_token():
+            self._login_locked()
+            logger.debug(
+                "logged in to Vault at %s again: the old token could not be renewed", self._settings.address
+            )
+            return
+        token = self._configured_token()
+        if token != self._current_token:
+            self._login_locked()  # an operator (or Vault Agent) provided a new token meanwhile
+            return
+        lease = self._lease
+        assert lease is not None
+        self._lease = dataclasses.replace(lease, abandoned=True)
+        logger.warning(
+            "the Vault token for %s cannot be renewed any more and expires in %.0f s; %s",
+            self._settings.address,
+            max(0.0, lease.expires_at - self._clock()),
+            self._token_remedy(),
+        )
+
+    def _approle_login(self, auth: AppRoleAuth) -> tuple[str, Mapping[str, object]]:
+        """Log in and return the token with the ``auth`` block of the answer (its lease)."""
         secret_id = _read_secret_id(auth)
         where = f"auth/{auth.mount_point}/login"
         try:
@@ -355,9 +562,10 @@ class VaultClient:
                     f"enabled at {auth.mount_point!r}"
                 )
         else:
-            token = _mapping(_mapping(response, "auth")).get("client_token")
+            login = _mapping(response, "auth")
+            token = login.get("client_token")
             if isinstance(token, str) and token:
-                return token
+                return token, login
             error = VaultAuthError(
                 f"AppRole login at {where!r} on Vault at {self._settings.address} gave no token"
             )
@@ -373,11 +581,16 @@ class VaultClient:
         return f"check role_id and {_secret_id_source(auth)}"
 
     def _revoke_own_token(self) -> None:
-        if self._owns_token and self._current_token is not None:
-            # Best effort: the token expires on its own TTL anyway, and a close
-            # that fails because Vault is down would only hide the real problem.
-            with contextlib.suppress(*FOREIGN_ERRORS):
-                self._hvac.auth.token.revoke_self()
+        # Under the login lock: an upkeep still running on another thread
+        # finishes its login first (and that token is the one revoked), or
+        # sees the client closed and does nothing.
+        with self._login_lock:
+            if self._owns_token and self._current_token is not None:
+                # Best effort: the token expires on its own TTL anyway, and a close
+                # that fails because Vault is down would only hide the real problem.
+                with contextlib.suppress(*FOREIGN_ERRORS):
+                    self._hvac.auth.token.revoke_self()
+            self._lease = None
 
     def _shape_error(self, where: _Where) -> VaultError:
         return VaultError(

@@ -52,6 +52,11 @@ class CredentialStore:
     Each Vault server gets its own pool of ``threads_per_vault`` threads, shared
     by every tenant on that server: one tenant's hung Vault ties up only its own
     pool, while a thousand tenants on one Vault do not cost a thousand pools.
+
+    Vault tokens with a TTL are renewed in the background, and replaced by a new
+    AppRole login when they cannot be renewed any more (see
+    :class:`~vault.VaultClient`); ``renew_tokens=False`` leaves them alone, for
+    short-lived processes such as a CLI command.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class CredentialStore:
         max_staleness: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         threads_per_vault: int = DEFAULT_THREADS,
+        renew_tokens: bool = True,
     ) -> None:
         if not (math.isfinite(max_staleness) and max_staleness >= 0):
             raise ConfigurationError("max_staleness must be a finite number of seconds, 0 or more")
@@ -68,6 +74,7 @@ class CredentialStore:
         self._max_staleness = max_staleness
         self._clock = clock
         self._threads_per_vault = threads_per_vault
+        self._renew_tokens = renew_tokens
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._tenants: dict[str, _Tenant] = {}
         # Keyed on a digest of the token, not the token: keys end up in debug
@@ -126,7 +133,9 @@ class CredentialStore:
             executor = self._executors.get(settings.address)
             if executor is None:
                 executor = self._executors[settings.address] = vault_executor(self._threads_per_vault)
-            client = self._clients[(settings, digest)] = VaultClient(settings, token=token, executor=executor)
+            client = self._clients[(settings, digest)] = VaultClient(
+                settings, token=token, executor=executor, renew_tokens=self._renew_tokens
+            )
         self._tenants[tenant] = _Tenant(settings=settings, client=client)
         self._drop_tenant(tenant)
 
@@ -189,6 +198,41 @@ class CredentialStore:
         finally:
             # Whatever happened, a reused copy may now be older than Vault's.
             self.invalidate(tenant, integration)
+
+    async def restore(self, tenant: str, integration: str, version: int, *, cas: int) -> int:
+        """Make the value of an earlier ``version`` current again, as a new version; return its number.
+
+        This is how KV v2 rolls back: the old value is read and written back with
+        check-and-set on ``cas`` (the version the caller believes is current), so
+        a rotation someone else made meanwhile is never overwritten. The value
+        is copied exactly as stored, fields this SDK does not know included, and
+        never leaves the store.
+        """
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidArgumentsError("version must be a positive integer (a KV v2 version number)")
+        tenant, integration, entry = self._resolve(tenant, integration)
+        path = credential_path(entry.settings, tenant, integration)
+        self.reads += 1
+        data, _ = await entry.client.read_secret(
+            path, version=version, tenant=tenant, integration=integration
+        )
+        try:
+            return await entry.client.write_secret(
+                path, data, cas=cas, tenant=tenant, integration=integration
+            )
+        finally:
+            self.invalidate(tenant, integration)
+
+    def vault_client(self, tenant: str) -> VaultClient:
+        """Return the Vault client ``tenant``'s credentials are read with (for health checks and tests)."""
+        tenant = validate_id(tenant, kind="tenant id")
+        self._check_open()
+        entry = self._tenants.get(tenant)
+        if entry is None:
+            raise UnknownTenantError(
+                f"unknown tenant {tenant!r}; register it with CredentialStore.register_tenant"
+            )
+        return entry.client
 
     # --- lifecycle -------------------------------------------------------------------
 
