@@ -6,12 +6,18 @@ sent, applies it, and if the vendor answers 401/403 it drops any reused copy,
 reads Vault once more (a rotated key is picked up here) and resends once.
 The credential object goes out of scope when the flow ends: nothing keeps it.
 
-OAuth credentials (refresh-token or client-credentials grants) are turned into
-an access token by a :class:`vault._oauth.OAuthTokenSource`, which keeps that
-token in memory until shortly before it expires; it is sent as
+OAuth credentials (refresh-token, client-credentials or JWT bearer grants) are
+turned into an access token by a :class:`vault._oauth.OAuthTokenSource`, which
+keeps that token in memory until shortly before it expires; it is sent as
 ``Authorization: Bearer`` (RFC 6750). A 401 drops it and obtains a new one once.
 A 403 is not retried for OAuth: a token that was just obtained and is refused
 lacks a permission, which no refresh can add.
+
+A token that is valid at one API host only (Salesforce's ``instance_url``,
+checked against the connector's allowed hosts when the token was issued) sends
+the request there: its scheme, host and port are replaced, path and query kept.
+This happens inside the auth flow, i.e. before the transport, so the scope
+guard (S1) sees and checks the request as it will really be sent.
 """
 
 from __future__ import annotations
@@ -25,10 +31,16 @@ from pydantic import SecretStr
 
 from sdk._context import current_call
 from sdk._errors import DeadlineExceededError, MalformedCredentialError, UsageError
-from vault._credentials import Credential, CredentialLease, OAuth2ClientCredential, OAuth2RefreshCredential
+from vault._credentials import (
+    Credential,
+    CredentialLease,
+    OAuth2ClientCredential,
+    OAuth2JWTCredential,
+    OAuth2RefreshCredential,
+)
 from vault._oauth import AccessToken, OAuthTokenSource, TokenEndpoint
 
-__all__ = ["CredentialSource", "VaultCredentialAuth", "apply_bearer"]
+__all__ = ["CredentialSource", "VaultCredentialAuth", "apply_bearer", "retarget"]
 
 AUTH_FAILURE_STATUSES = frozenset({401, 403})
 
@@ -44,6 +56,18 @@ class CredentialSource(Protocol):
 def apply_bearer(request: httpx.Request, token: SecretStr) -> None:
     """Put an OAuth access token on ``request`` as RFC 6750 says: ``Authorization: Bearer``."""
     request.headers["Authorization"] = "Bearer " + token.get_secret_value()
+
+
+def retarget(request: httpx.Request, origin: str) -> None:
+    """Send ``request`` to ``origin`` (an already checked ``scheme://host[:port]``), keeping path and query.
+
+    The ``Host`` header is rewritten too: httpx set it from the original URL
+    when the request was built, and a mismatched one would be routed by the
+    server's virtual hosting, not by where the connection goes.
+    """
+    target = httpx.URL(origin)
+    request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+    request.headers["Host"] = request.url.netloc.decode("ascii")
 
 
 class VaultCredentialAuth(httpx.Auth):
@@ -114,7 +138,7 @@ class VaultCredentialAuth(httpx.Auth):
         ctx = current_call.get()
         if ctx is not None:
             ctx.credential_version = lease.version
-        if not isinstance(credential, OAuth2RefreshCredential | OAuth2ClientCredential):
+        if not isinstance(credential, OAuth2RefreshCredential | OAuth2ClientCredential | OAuth2JWTCredential):
             self._apply(request, credential)
             return None
         token = self.tokens.peek(lease, self._token_endpoint)
@@ -137,4 +161,6 @@ class VaultCredentialAuth(httpx.Auth):
                     f"{self._integration!r} of tenant {self._tenant!r}"
                 )
         self._apply_token(request, token.value)
+        if token.instance_url is not None:
+            retarget(request, token.instance_url)
         return token

@@ -10,6 +10,7 @@ to the vendor, at the last moment.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ __all__ = [
     "Credential",
     "CredentialLease",
     "OAuth2ClientCredential",
+    "OAuth2JWTCredential",
     "OAuth2RefreshCredential",
     "credential_to_secret_data",
     "parse_credential",
@@ -66,6 +68,26 @@ def _split_scopes(value: object) -> object:
     return value
 
 
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (RSA |)PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+\r?\n-----END \1PRIVATE KEY-----\s*"
+)
+
+
+def _pem_private_key(value: SecretStr) -> SecretStr:
+    # Only the armour is checked here: credentials are parsed on every Vault read, and loading an
+    # RSA key (with its consistency checks) costs milliseconds; the key is loaded when it signs.
+    # The messages describe the rule, never the value (they end up in MalformedCredentialError).
+    text = value.get_secret_value()
+    if any((ord(char) < 0x20 and char not in "\r\n") or ord(char) == 0x7F for char in text):
+        raise ValueError("contains a control character other than a line break")
+    if not _PEM_PRIVATE_KEY.fullmatch(text.strip() + "\n"):
+        raise ValueError(
+            "is not an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- or "
+            "-----BEGIN RSA PRIVATE KEY-----, with its line breaks)"
+        )
+    return value
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")) or "@" in value.split("/", 3)[2]:
         raise ValueError("must be an http(s) URL without user info")
@@ -76,6 +98,7 @@ _Text = Annotated[str, Field(min_length=1), AfterValidator(_no_control_character
 _Secret = Annotated[SecretStr, Field(min_length=1), AfterValidator(_secret_no_control_characters)]
 _Scope = Annotated[str, Field(min_length=1, pattern=r"^[\x21-\x7e]+$")]
 _Url = Annotated[str, AfterValidator(_http_url)]
+_PrivateKey = Annotated[SecretStr, AfterValidator(_pem_private_key)]
 
 
 class _CredentialModel(BaseModel):
@@ -119,8 +142,33 @@ class OAuth2RefreshCredential(_CredentialModel):
     token_url: _Url | None = None
 
 
+class OAuth2JWTCredential(_CredentialModel):
+    """An OAuth 2.0 client that proves itself with a JWT bearer assertion it signs (RFC 7523 §2.1).
+
+    There is no refresh token and no client secret: every access token is
+    obtained with a new, short-lived assertion signed with ``private_key``
+    (RS256), issued by ``client_id`` (Salesforce: the connected app's consumer
+    key) for ``username`` (the subject). ``audience`` overrides the audience the
+    connector declares (Salesforce: ``https://login.salesforce.com``, or
+    ``https://test.salesforce.com`` for a sandbox).
+    """
+
+    type: Literal["oauth2_jwt"] = "oauth2_jwt"
+    client_id: _Text
+    username: _Text
+    private_key: _PrivateKey
+    audience: _Text | None = None
+    token_url: _Url | None = None
+
+
 Credential = Annotated[
-    Union[ApiKeyCredential, BasicCredential, OAuth2ClientCredential, OAuth2RefreshCredential],  # noqa: UP007
+    Union[  # noqa: UP007
+        ApiKeyCredential,
+        BasicCredential,
+        OAuth2ClientCredential,
+        OAuth2RefreshCredential,
+        OAuth2JWTCredential,
+    ],
     Field(discriminator="type"),
 ]
 """Any credential a tenant may store, told apart by its ``type`` field."""
@@ -129,7 +177,13 @@ _CREDENTIAL_ADAPTER: TypeAdapter[Credential] = TypeAdapter(Credential)
 
 _MODELS: dict[str, type[_CredentialModel]] = {
     model.model_fields["type"].default: model
-    for model in (ApiKeyCredential, BasicCredential, OAuth2ClientCredential, OAuth2RefreshCredential)
+    for model in (
+        ApiKeyCredential,
+        BasicCredential,
+        OAuth2ClientCredential,
+        OAuth2RefreshCredential,
+        OAuth2JWTCredential,
+    )
 }
 
 
@@ -228,6 +282,8 @@ def _describe_annotation(annotation: Any) -> str:
         base, *metadata = typing.get_args(annotation)
         if any(getattr(item, "func", None) is _http_url for item in metadata):
             return "an http(s) URL"
+        if any(getattr(item, "func", None) is _pem_private_key for item in metadata):
+            return "a PEM private key"
         return _describe_annotation(base)
     if origin in (Union, types.UnionType):
         described = [

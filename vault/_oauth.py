@@ -21,19 +21,29 @@ Promises kept here:
 * Refresh-token grants are serialised across processes by a lease lock
   (:mod:`vault._lease`); after taking it the credential is read again, so a
   refresh token rotated by another process is used instead of the spent one.
+* JWT bearer assertions (RFC 7523 §2.1) are signed anew for every token
+  request, valid for ``TokenEndpoint.assertion_lifetime`` seconds (Salesforce
+  accepts at most three minutes); the private key is loaded only to sign.
+* A token-response field that names the API host the token is for
+  (Salesforce's ``instance_url``) is checked against the endpoint's allowed
+  hosts before the token is handed out, so a forged or tampered answer cannot
+  send the token, and the requests it authorises, to another host.
 * A new refresh token from the vendor is written back at once with
   ``cas`` = the version read under the lock; an omitted one keeps the old (no
   write). A refresh token the vendor rejects raises
   :class:`~sdk.ReauthorizationRequiredError` naming the tenant and integration.
 
 authlib supplies the RFC 6749 pieces (the token request body and client
-authentication) without its httpx integration, which prefers ``httpx2`` and
-warns when it falls back to ``httpx`` (FACTS.md).
+authentication) and the RFC 7523 assertion without its httpx integration,
+which prefers ``httpx2`` and warns when it falls back to ``httpx`` (FACTS.md).
+Keys are joserfc ``RSAKey`` objects (authlib's own dependency): authlib
+deprecates both ``authlib.jose`` and passing it PEM text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -54,6 +64,9 @@ import certifi
 import httpx
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
+from authlib.oauth2.rfc7523 import JWTBearerGrant
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
 from sdk._errors import (
@@ -72,7 +85,12 @@ from sdk._errors import (
 )
 from sdk._http import translate_httpx_error
 from sdk._retry import parse_retry_after
-from vault._credentials import CredentialLease, OAuth2ClientCredential, OAuth2RefreshCredential
+from vault._credentials import (
+    CredentialLease,
+    OAuth2ClientCredential,
+    OAuth2JWTCredential,
+    OAuth2RefreshCredential,
+)
 from vault._lease import HeldLock, LocalRefreshLocks, RefreshLocks, VaultRefreshLocks
 from vault._store import CredentialStore
 
@@ -81,9 +99,14 @@ __all__ = ["AccessToken", "OAuthTokenSource", "TokenEndpoint", "TokenStats"]
 logger = logging.getLogger("vault.oauth")
 
 _Key = tuple[str, str]
+_Identity = tuple[str, ...]
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # one header-safe word: no spaces, controls or non-ASCII
 _CODE_CHARS = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _MAX_TOKEN_RESPONSE = 64 * 1024
+_JWT_BEARER = JWTBearerGrant.GRANT_TYPE  # urn:ietf:params:oauth:grant-type:jwt-bearer
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
+_HOST_PATTERN = re.compile(r"(?:\*\.)?" + _HOST.pattern)
+_OAuthCredential = OAuth2RefreshCredential | OAuth2ClientCredential | OAuth2JWTCredential
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,8 +118,18 @@ class TokenEndpoint:
     ``error_fields`` are the JSON fields that may carry the error code (RFC 6749
     says ``error``; some vendors use their own). ``reauthorize_codes`` are the
     codes that mean the refresh token itself is dead. ``keep_fields`` are the
-    token-response fields that are not secret and that a connector may need
-    (Salesforce's ``instance_url``); every other field is dropped unread.
+    token-response fields that are not secret and that a connector may need;
+    every other field is dropped unread.
+
+    ``instance_url_field`` names a token-response field holding the API origin
+    the token is valid at (Salesforce's ``instance_url``): the token is then
+    usable only if that field is an ``https`` origin on one of
+    ``instance_hosts`` (``host`` exactly, or ``*.suffix`` for any host below
+    it), and vendor requests are sent there (:attr:`AccessToken.instance_url`).
+
+    ``assertion_audience`` is the ``aud`` of JWT bearer assertions (RFC 7523;
+    the token URL when None) unless the credential names one;
+    ``assertion_lifetime`` is how many seconds an assertion stays valid.
     """
 
     url: str
@@ -104,10 +137,44 @@ class TokenEndpoint:
     error_fields: tuple[str, ...] = ("error",)
     reauthorize_codes: frozenset[str] = frozenset({"invalid_grant"})
     keep_fields: frozenset[str] = frozenset({"scope"})
+    instance_url_field: str | None = None
+    instance_hosts: tuple[str, ...] = ()
+    assertion_audience: str | None = None
+    assertion_lifetime: int = 120
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("https://", "http://")) or "@" in self.url.split("/", 3)[2]:
             raise ConfigurationError("a token endpoint must be an http(s) URL without user info")
+        if self.instance_url_field is not None and not self.instance_hosts:
+            raise ConfigurationError("a token endpoint with an instance_url_field must list instance_hosts")
+        for pattern in self.instance_hosts:
+            if not _HOST_PATTERN.fullmatch(pattern):
+                raise ConfigurationError(
+                    f"instance host {pattern!r} must be a lower-case host name, or '*.' and a domain"
+                )
+        if not 0 < self.assertion_lifetime <= 3600:
+            raise ConfigurationError("assertion_lifetime must be between 1 and 3600 seconds")
+
+    def allows_instance(self, url: str) -> bool:
+        """Return True if ``url`` is an ``https`` origin on one of ``instance_hosts``.
+
+        Nothing but scheme, host and an optional trailing ``/`` may appear: no
+        user info, port, path, query or fragment, and the host must be plain
+        lower-case ASCII (no IDNA lookalikes, no trailing dot).
+        """
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            return False
+        host = parsed.host
+        # Comparing with the rebuilt origin refuses everything httpx would normalise away or keep
+        # (user info, ports, paths, queries, fragments, upper case, percent-escapes).
+        if url not in (f"https://{host}", f"https://{host}/") or not _HOST.fullmatch(host):
+            return False
+        return any(
+            host.endswith(pattern[1:]) if pattern.startswith("*.") else host == pattern
+            for pattern in self.instance_hosts
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,7 +187,9 @@ class AccessToken:
     credential_version: int
     """The Vault version of the credential the token was obtained with (for audit records)."""
     extras: Mapping[str, str]
-    """The endpoint's ``keep_fields`` that the vendor sent, e.g. ``instance_url``."""
+    """The endpoint's ``keep_fields`` that the vendor sent, e.g. ``scope``."""
+    instance_url: str | None = None
+    """The checked API origin the token is valid at (see ``TokenEndpoint.instance_url_field``)."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -133,6 +202,8 @@ class TokenStats:
     """Refresh-token grants the vendor answered with a token."""
     client_grants: int = 0
     """Client-credentials grants the vendor answered with a token."""
+    assertion_grants: int = 0
+    """JWT bearer grants (RFC 7523) the vendor answered with a token."""
     write_backs: int = 0
     """Rotated refresh tokens written to Vault."""
     kept: int = 0
@@ -150,7 +221,7 @@ class _Source(Protocol):
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Cached:
     token: AccessToken
-    identity: tuple[str, str, str]
+    identity: _Identity
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -271,19 +342,18 @@ class OAuthTokenSource:
 
     def _resolve(
         self, lease: CredentialLease, endpoint: TokenEndpoint | None
-    ) -> tuple[_Key, TokenEndpoint, tuple[str, str, str]]:
+    ) -> tuple[_Key, TokenEndpoint, _Identity]:
         credential = lease.credential
-        if not isinstance(credential, OAuth2RefreshCredential | OAuth2ClientCredential):
+        if not isinstance(credential, _OAuthCredential):
             raise UsageError(f"OAuthTokenSource needs an OAuth credential, not {credential.type!r}")
         endpoint = _effective_endpoint(lease, credential, endpoint)
-        # A different app (client id) or endpoint in Vault means tokens of the old one no longer apply.
-        return (
-            (lease.tenant, lease.integration),
-            endpoint,
-            (credential.type, credential.client_id, endpoint.url),
-        )
+        # A different app (client id), user or endpoint in Vault means tokens of the old one no longer apply.
+        identity: _Identity = (credential.type, credential.client_id, endpoint.url)
+        if isinstance(credential, OAuth2JWTCredential):
+            identity += (credential.username, _assertion_audience(credential, endpoint))
+        return (lease.tenant, lease.integration), endpoint, identity
 
-    def _usable(self, key: _Key, identity: tuple[str, str, str]) -> AccessToken | None:
+    def _usable(self, key: _Key, identity: _Identity) -> AccessToken | None:
         cached = self._tokens.get(key)
         if (
             cached is None
@@ -301,12 +371,15 @@ class OAuthTokenSource:
             task.exception()  # retrieved here, so a refresh nobody awaited any more is not reported as lost
 
     async def _obtain(
-        self, key: _Key, lease: CredentialLease, endpoint: TokenEndpoint, identity: tuple[str, str, str]
+        self, key: _Key, lease: CredentialLease, endpoint: TokenEndpoint, identity: _Identity
     ) -> AccessToken:
         credential = lease.credential
         if isinstance(credential, OAuth2ClientCredential):
             token = await self._client_grant(lease, credential, endpoint)
             self.stats.client_grants += 1
+        elif isinstance(credential, OAuth2JWTCredential):
+            token = await self._assertion_grant(lease, credential, endpoint)
+            self.stats.assertion_grants += 1
         else:
             assert isinstance(credential, OAuth2RefreshCredential)
             token = await self._refresh_grant(key, lease, credential, endpoint, identity)
@@ -325,13 +398,23 @@ class OAuthTokenSource:
         )
         return self._access_token(lease, payload, endpoint, started, lease.version)
 
+    async def _assertion_grant(
+        self, lease: CredentialLease, credential: OAuth2JWTCredential, endpoint: TokenEndpoint
+    ) -> AccessToken:
+        """Obtain a token with a JWT bearer assertion (RFC 7523 §2.1), signed for this request only."""
+        started = self._clock()
+        # Loading an RSA key checks it (tens of milliseconds of CPU): off the event loop, like Vault reads.
+        assertion = await asyncio.to_thread(_sign_assertion, lease, credential, endpoint)
+        payload = await self._request(lease, endpoint, None, None, _JWT_BEARER, {"assertion": assertion})
+        return self._access_token(lease, payload, endpoint, started, lease.version)
+
     async def _refresh_grant(
         self,
         key: _Key,
         lease: CredentialLease,
         credential: OAuth2RefreshCredential,
         endpoint: TokenEndpoint,
-        identity: tuple[str, str, str],
+        identity: _Identity,
     ) -> AccessToken:
         put = getattr(self._source, "put", None)
         if not inspect.iscoroutinefunction(put):
@@ -494,17 +577,20 @@ class OAuthTokenSource:
         self,
         lease: CredentialLease,
         endpoint: TokenEndpoint,
-        client_id: str,
-        client_secret: SecretStr,
+        client_id: str | None,
+        client_secret: SecretStr | None,
         grant_type: str,
         params: Mapping[str, Any],
         *,
         budget: float | None = None,
     ) -> dict[str, Any]:
+        """POST one token request; without ``client_secret`` (an assertion grant) no client auth is added."""
         body = prepare_token_request(grant_type, **params)
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-        auth = ClientAuth(client_id, client_secret.get_secret_value(), endpoint.auth_method)
-        url, headers, body = auth.prepare("POST", endpoint.url, headers, body)
+        url = endpoint.url
+        if client_id is not None and client_secret is not None:
+            auth = ClientAuth(client_id, client_secret.get_secret_value(), endpoint.auth_method)
+            url, headers, body = auth.prepare("POST", endpoint.url, headers, body)
         path = httpx.URL(endpoint.url).path
         transport = self._transport or httpx.AsyncHTTPTransport(retries=0, verify=self._ssl_context())
         client = httpx.AsyncClient(
@@ -567,6 +653,14 @@ class OAuthTokenSource:
             self.stats.rejected += 1
             self._tokens.pop((lease.tenant, lease.integration), None)
             return self._reauthorization_error(lease, f"the vendor answered {status} {code}")
+        if grant_type == _JWT_BEARER and status in (400, 401) and code in {"invalid_grant", "invalid_client"}:
+            return VendorAuthError(
+                f"the token endpoint refused the signed JWT assertion of tenant {lease.tenant!r}, "
+                f"integration {lease.integration!r}; check in Vault at {lease.path!r} that client_id, "
+                "username and audience match the vendor's app, that the app holds the certificate of "
+                "private_key, and that the user is authorised for the app",
+                **context,
+            )
         if status in (400, 401) and (status == 401 or code == "invalid_client"):
             return VendorAuthError(
                 f"the token endpoint rejected the OAuth client of tenant {lease.tenant!r}, integration "
@@ -621,8 +715,27 @@ class OAuthTokenSource:
             for name in sorted(endpoint.keep_fields)
             if isinstance(payload.get(name), str | int | float) and not isinstance(payload.get(name), bool)
         }
+        instance_url = None
+        if endpoint.instance_url_field is not None:
+            instance_url = payload.get(endpoint.instance_url_field)
+            if not isinstance(instance_url, str) or not endpoint.allows_instance(instance_url):
+                # The value is not repeated: it came from the vendor, and the point is not to trust it.
+                allowed = ", ".join(endpoint.instance_hosts)
+                raise VendorPayloadError(
+                    f"the token endpoint's {endpoint.instance_url_field} for tenant {lease.tenant!r}, "
+                    f"integration {lease.integration!r} is missing or not an https origin on an allowed host "
+                    f"({allowed}); the token was discarded unused",
+                    method="POST",
+                    path=path,
+                    status=200,
+                )
+            instance_url = instance_url.rstrip("/")
         return AccessToken(
-            value=SecretStr(value), refresh_at=started + usable, credential_version=version, extras=extras
+            value=SecretStr(value),
+            refresh_at=started + usable,
+            credential_version=version,
+            extras=extras,
+            instance_url=instance_url,
         )
 
     # --- helpers -------------------------------------------------------------------------------
@@ -642,9 +755,44 @@ def _same(value: str, secret: SecretStr) -> bool:
     return hmac.compare_digest(value.encode(), secret.get_secret_value().encode())
 
 
+def _assertion_audience(credential: OAuth2JWTCredential, endpoint: TokenEndpoint) -> str:
+    return credential.audience or endpoint.assertion_audience or endpoint.url
+
+
+def _sign_assertion(lease: CredentialLease, credential: OAuth2JWTCredential, endpoint: TokenEndpoint) -> str:
+    """Return a JWT bearer assertion (RS256) for ``credential``, valid for the endpoint's assertion lifetime.
+
+    Claims (RFC 7523 §3): ``iss`` the client id, ``sub`` the user name, ``aud``
+    the audience, ``exp`` now plus the lifetime; authlib adds ``iat`` and a
+    random ``jti``. A key that cannot be read is reported without the
+    reader's message and without chaining its exception: both could quote
+    the key.
+    """
+    key: RSAKey | None = None
+    with contextlib.suppress(ValueError, TypeError, JoseError):
+        key = RSAKey.import_key(credential.private_key.get_secret_value())
+    if key is None or not key.is_private:
+        raise MalformedCredentialError(
+            f"the private_key of the oauth2_jwt credential of tenant {lease.tenant!r}, integration "
+            f"{lease.integration!r} at Vault path {lease.path!r} is not an RSA private key; store the "
+            "unencrypted PEM key whose certificate the vendor's app holds"
+        )
+    issued = int(time.time())  # JWT times are wall-clock seconds (RFC 7519 §2), not the monotonic clock
+    signed = JWTBearerGrant.sign(
+        key,
+        issuer=credential.client_id,
+        audience=_assertion_audience(credential, endpoint),
+        subject=credential.username,
+        issued_at=issued,
+        expires_at=issued + endpoint.assertion_lifetime,
+        header={"alg": "RS256"},
+    )
+    return signed.decode("ascii") if isinstance(signed, bytes) else str(signed)
+
+
 def _effective_endpoint(
     lease: CredentialLease,
-    credential: OAuth2RefreshCredential | OAuth2ClientCredential,
+    credential: OAuth2RefreshCredential | OAuth2ClientCredential | OAuth2JWTCredential,
     endpoint: TokenEndpoint | None,
 ) -> TokenEndpoint:
     if credential.token_url is not None:
