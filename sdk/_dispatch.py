@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from sdk._audit import AuditDecision, AuditRecord, AuditSink
@@ -26,6 +27,7 @@ from sdk._errors import (
     ScopeDeniedError,
     UnknownOperationError,
     VendorPayloadError,
+    error_kind,
 )
 from sdk._operations import OperationSpec
 from sdk._scopes import Grant
@@ -34,7 +36,17 @@ from sdk._telemetry import OperationTracer, start_operation_span
 __all__ = ["IntegrationBinding", "dispatch"]
 
 # Exceptions a connector's parsing code raises on a payload of the wrong shape.
-_PARSE_ERRORS = (ValidationError, KeyError, TypeError, ValueError, IndexError, AttributeError, LookupError)
+# httpx.InvalidURL: a URL the connector built from the vendor's data (a next-page link, an id) is unusable.
+_PARSE_ERRORS = (
+    ValidationError,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    AttributeError,
+    LookupError,
+    httpx.InvalidURL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +145,14 @@ async def dispatch(
                 cache.discard_integration(binding.integration)
         return result
     except NexoraError as exc:
-        outcome = type(exc).__name__
+        outcome = error_kind(exc)
         raise
     except asyncio.CancelledError:
         outcome = "cancelled"
         raise
     except Exception as exc:
         # A connector bug: the audit trail must not call it "ok". The class name only, never the message.
-        outcome = type(exc).__name__
+        outcome = error_kind(exc)
         raise
     finally:
         record = AuditRecord(

@@ -81,11 +81,24 @@ __all__ = [
     "VendorRateLimitError",
     "VendorServerError",
     "VendorTimeoutError",
+    "error_kind",
 ]
 
 
 class NexoraError(Exception):
     """Base class of every error raised by Nexora Connect."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """The name of the nearest public class of ``exc``, for audit records and reports.
+
+    Private refinements (``_NotSentError``) stay out of telemetry: operators see
+    the documented class they can look up and catch.
+    """
+    for cls in type(exc).__mro__:
+        if not cls.__name__.startswith("_"):
+            return cls.__name__
+    return "Exception"  # pragma: no cover - object is always public
 
 
 # --- configuration -----------------------------------------------------------

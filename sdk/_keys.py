@@ -55,6 +55,7 @@ from sdk._errors import (
     NexoraError,
     UsageError,
     VaultConflictError,
+    error_kind,
 )
 from sdk._ids import validate_id
 from sdk._runtime import NexoraConnect
@@ -582,7 +583,7 @@ class TenantKeys:
             version = await write
             return version
         except NexoraError as exc:
-            outcome = type(exc).__name__
+            outcome = error_kind(exc)
             raise
         finally:
             self._runtime.audit_sink.emit(
@@ -659,7 +660,7 @@ class _Run:
 
 
 def _failed(action: KeyAction, exc: NexoraError, **fields: Any) -> KeyStep:
-    return KeyStep(action, ok=False, error=type(exc).__name__, message=str(exc), **fields)
+    return KeyStep(action, ok=False, error=error_kind(exc), message=str(exc), **fields)
 
 
 def _detached(exc: NexoraError) -> NexoraError:

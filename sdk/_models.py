@@ -13,6 +13,9 @@ guessing from field names.
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -57,13 +60,34 @@ class SharedModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=100_000)
 
 
+def _sensitivity_in(annotation: Any) -> Sensitive | None:
+    """Find a ``Sensitive`` mark anywhere in an annotation (``Annotated[str, PII] | None`` too)."""
+    if typing.get_origin(annotation) is Annotated:
+        for item in typing.get_args(annotation)[1:]:
+            if isinstance(item, Sensitive):
+                return item
+        return _sensitivity_in(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _sensitivity_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+@functools.cache
 def sensitivity_of(model: type[BaseModel], field_name: str) -> Sensitive | None:
-    """Return the sensitivity declared on a model field, or None."""
+    """Return the sensitivity declared on a model field, or None.
+
+    pydantic moves an outermost ``Annotated`` mark into ``FieldInfo.metadata``
+    but leaves one inside a union (``PIIStr | None``) in the annotation, so
+    both places are searched.
+    """
     info = model.model_fields[field_name]
     for item in info.metadata:
         if isinstance(item, Sensitive):
             return item
-    return None
+    return _sensitivity_in(info.annotation)
 
 
 _Id = Annotated[str, Field(min_length=1, max_length=256)]

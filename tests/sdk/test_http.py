@@ -102,3 +102,16 @@ async def test_httpx_request_log_lines_lose_their_query_string(
     lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
     assert any("/contacts/c-1" in line for line in lines), lines
     assert not any("caller" in line for line in lines), lines
+
+
+async def test_audit_names_the_public_error_class_not_a_private_refinement(
+    nc: NexoraConnect, router: respx.MockRouter
+) -> None:
+    from sdk import MemoryAuditSink
+
+    router.get("/contacts/c-1").mock(side_effect=httpx.ConnectError("refused"))
+    async with nc.conversation(tenant="acme", conversation_id="call-1") as conv:
+        with pytest.raises(VendorConnectionError):
+            await conv.call("crm", "get_contact", contact_id="c-1")
+    assert isinstance(nc.audit_sink, MemoryAuditSink)
+    assert nc.audit_sink.records[-1].outcome == "VendorConnectionError"

@@ -143,3 +143,13 @@ def test_read_over_post_pattern_matches_one_segment_only(segment: str, suffix: s
     assume(suffix)
     assert not pattern.matches(f"/crm/v3/objects/{segment}/search{'/' + suffix}")
     assert not pattern.matches(f"/crm/v3/objects/{segment}/x/search")
+
+
+def test_sensitivity_marks_are_found_inside_optional_fields() -> None:
+    from sdk import BillingCustomer, Contact, Sensitive, Ticket, sensitivity_of
+
+    assert sensitivity_of(Contact, "name") is Sensitive.PII
+    assert sensitivity_of(Contact, "email") is Sensitive.PII
+    assert sensitivity_of(Ticket, "subject") is Sensitive.PII
+    assert sensitivity_of(BillingCustomer, "card_last4") is Sensitive.PCI
+    assert sensitivity_of(Contact, "id") is None
