@@ -8,18 +8,28 @@ Three things happen here and nowhere else:
 * credentials are applied per request (see :mod:`sdk._auth`);
 * retries, timeouts, size limits and the translation of httpx errors and
   vendor statuses into the SDK's typed errors.
+
+The network itself is reached through aiohttp when it is installed
+(:class:`AiohttpTransport` under the httpx client), otherwise through httpx's
+own transport. Measured on 2 cores against a loopback server, httpx's default
+transport costs several times the client CPU per request of aiohttp, and the
+gap widens with concurrency (encode/httpx#3215, ``docs/benchmarks/index.md``).
+httpx stays the API connectors and tests see: a test still injects
+``httpx.MockTransport(router.async_handler)`` and nothing reaches aiohttp.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json as jsonlib
 import logging
+import ssl
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception
@@ -40,9 +50,14 @@ from sdk._errors import (
 )
 from sdk._retry import RETRYABLE, RetryPolicy
 
+if TYPE_CHECKING:
+    import aiohttp
+
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AiohttpTransport",
     "HttpClientPool",
+    "default_transport",
     "ResponseHooks",
     "ScopeGuardTransport",
     "VendorHttp",
@@ -132,6 +147,266 @@ class ScopeGuardTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+# --- the default network transport ------------------------------------------------------------------
+
+_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
+"""Up to 100 connections per origin. httpx's transport keeps 20 of them alive between bursts: keeping
+all 100 made it slower at concurrency 100, not faster (docs/benchmarks). aiohttp keeps what it opened."""
+_CHUNK = 64 * 1024
+
+
+@functools.cache
+def _sent_request_lost() -> type[Exception]:
+    import aiohttp
+
+    class _SentRequestLostError(aiohttp.ClientError):
+        """A write's connection failed after the write may have been sent; never to be replayed."""
+
+    return _SentRequestLostError
+
+
+def _map_aiohttp_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error that says what httpcore would have said, above all whether anything was sent.
+
+    Order matters: aiohttp's connect failures subclass its generic OS error,
+    and its connect timeout subclasses its read timeout.
+    """
+    import aiohttp as a
+
+    name = type(exc).__name__
+    if isinstance(exc, a.ConnectionTimeoutError):
+        # ClientTimeout.connect covers waiting for a pooled connection and connecting: nothing was sent.
+        return httpx.ConnectTimeout(name, request=request)
+    if isinstance(exc, a.ClientConnectorError):
+        return httpx.ConnectError(name, request=request)
+    if isinstance(exc, a.ServerTimeoutError | TimeoutError):
+        return httpx.ReadTimeout(name, request=request)
+    if isinstance(exc, _sent_request_lost() | a.ServerDisconnectedError | a.ClientPayloadError):
+        return httpx.RemoteProtocolError(name, request=request)
+    if isinstance(exc, a.ClientResponseError):
+        return httpx.RemoteProtocolError(name, request=request)
+    if isinstance(exc, a.NonHttpUrlClientError | a.InvalidURL):
+        return httpx.UnsupportedProtocol(name, request=request)
+    if isinstance(exc, a.ClientOSError | a.ClientConnectionError | OSError):
+        return httpx.ReadError(name, request=request)
+    return httpx.TransportError(name, request=request)
+
+
+async def _no_replay(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+    """Stop aiohttp from resending a PUT or DELETE whose connection broke.
+
+    aiohttp resends idempotent methods once when a connection fails mid-request
+    (RFC 9112 allows it). The SDK's rule is stricter: a write is repeated only
+    with an idempotency key, and that decision belongs to the retry policy in
+    :class:`VendorHttp`, which sees this as "sent, outcome unknown".
+    """
+    import aiohttp
+
+    try:
+        response: aiohttp.ClientResponse = await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # never connected: nothing was sent, and aiohttp does not resend these
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+        raise _sent_request_lost()("the connection failed after the request may have been sent") from None
+    return response
+
+
+class _AiohttpStream(httpx.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+        self._complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
+        failure: httpx.TransportError | None = None
+        try:
+            async for chunk in self._response.content.iter_chunked(_CHUNK):
+                yield chunk
+            self._complete = True
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            failure = _map_aiohttp_error(exc, self._request)
+        if failure is not None:
+            raise failure
+
+    async def aclose(self) -> None:
+        # A body read to the end hands the connection back to the pool; one abandoned part-way
+        # (an oversized response) closes it, since the rest of the body is still on the wire.
+        if self._complete:
+            self._response.release()
+        else:
+            self._response.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
+    import aiohttp
+
+    # aiohttp's ``connect`` spans waiting for a pooled connection plus connecting (httpx's pool +
+    # connect); ``sock_read`` is the longest silence while waiting for or reading the response.
+    whole_connect = None if connect is None and pool is None else (connect or 0.0) + (pool or 0.0)
+    return aiohttp.ClientTimeout(total=None, connect=whole_connect, sock_connect=connect, sock_read=read)
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """The network under the SDK's httpx clients: an aiohttp connection pool.
+
+    It keeps every guarantee of the httpx transport it replaces. No cookie is
+    stored or sent (aiohttp's ``DummyCookieJar``; the pool is shared across
+    tenants). No redirect is followed (httpx decides, and it is told not to).
+    Nothing is taken from the environment (``trust_env=False``: no proxy
+    variables, no ``.netrc``). The request goes out exactly as httpx built it:
+    the encoded URL is not re-quoted, so the path the scope guard checked is
+    the path sent. Errors become the httpx errors httpcore raises for the same
+    failure, so "never sent" (safe to repeat) and "sent, outcome unknown" keep
+    their meaning, and a write is never resent behind the retry policy's back.
+
+    The aiohttp session is made on first use, inside the running event loop,
+    and belongs to that loop.
+    """
+
+    def __init__(
+        self, *, limits: httpx.Limits = _DEFAULT_LIMITS, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        import aiohttp  # raises ImportError without it: default_transport() then uses httpx's own
+        import yarl
+
+        self._aiohttp = aiohttp
+        self._yarl = yarl
+        self._limits = limits
+        self._ssl_context = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        aiohttp = self._aiohttp
+        loop = asyncio.get_running_loop()
+        if self._session is not None:
+            if self._loop is not loop:
+                raise RuntimeError(
+                    "this HTTP connection pool belongs to another event loop; create the NexoraConnect "
+                    "inside the loop that uses it"
+                )
+            return self._session
+        if self._ssl_context is None:
+            # The trust store httpx's own transport uses (certifi), not one named by SSL_CERT_FILE.
+            self._ssl_context = httpx.create_ssl_context(trust_env=False)
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry or 15.0,
+            ssl=self._ssl_context,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+            auto_decompress=False,  # httpx decodes, as with its own transport
+            timeout=aiohttp.ClientTimeout(total=None),
+            raise_for_status=False,
+        )
+        self._loop = loop
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        aiohttp = self._aiohttp
+        session = self._open_session()
+        timeouts = request.extensions.get("timeout", {})
+        try:
+            body: bytes | None = request.content
+        except httpx.RequestNotRead:
+            body = await request.aread()
+        method = request.method
+        failure: httpx.TransportError | None = None
+        try:
+            response = await session.request(
+                method,
+                self._yarl.URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=_client_timeout(timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool")),
+                middlewares=None if method in SAFE_METHODS or method == "POST" else (_no_replay,),
+            )
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            failure = _map_aiohttp_error(exc, request)
+        if failure is not None:
+            # Raised outside the except block: aiohttp's errors hold the request's headers.
+            raise failure
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode("ascii", "replace")
+        return httpx.Response(
+            response.status,
+            headers=list(response.raw_headers),
+            stream=_AiohttpStream(response, request),
+            request=request,
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def default_transport() -> httpx.AsyncBaseTransport:
+    """The transport a client gets when none is injected: aiohttp's if installed, else httpx's.
+
+    aiohttp is imported here, on the first vendor client, not with ``sdk``: it
+    adds ~60 ms to the import, which CLI commands that send nothing need not pay.
+    """
+    try:
+        return AiohttpTransport(limits=_DEFAULT_LIMITS)
+    except ImportError:
+        return httpx.AsyncHTTPTransport(limits=_DEFAULT_LIMITS, retries=0, trust_env=False)
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie store that never stores or sends anything, and refuses to be given a cookie."""
+
+    def __init__(self) -> None:
+        super().__init__(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
+        raise TypeError("the SDK's HTTP clients are shared across tenants and never hold cookies")
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.set(name, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        if any(args) or any(kwargs.values()):
+            self.set("", "")
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` without cookies, by construction.
+
+    The clients are shared across tenants: a cookie one tenant's vendor set
+    must never ride along on another tenant's request (S2). A cookie jar whose
+    policy refuses every domain would do that too, but httpx still parses every
+    response's ``Set-Cookie`` into it (~30 µs a response); here there is no
+    jar to put anything in, and assigning ``client.cookies`` changes nothing.
+    """
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
+
+
 class HttpClientPool:
     """One pooled ``httpx.AsyncClient`` per upstream origin, shared by all tenants.
 
@@ -152,16 +427,11 @@ class HttpClientPool:
         origin = str(httpx.URL(base_url).copy_with(path="/", query=None, fragment=None))
         client = self._clients.get(origin)
         if client is None:
-            inner = self._transport or httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20), retries=0
-            )
-            client = httpx.AsyncClient(
+            inner = self._transport or default_transport()
+            client = _CookielessClient(
                 transport=ScopeGuardTransport(inner),
                 timeout=self._timeout,
                 follow_redirects=False,  # a redirect must never carry credentials to another host
-                # The client is shared across tenants: a cookie one tenant's vendor session set must
-                # never ride along on another tenant's request (S2), so no cookie is ever stored.
-                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
                 trust_env=False,  # no proxies or .netrc credentials picked up from the environment
             )
             self._clients[origin] = client
@@ -285,14 +555,29 @@ class VendorHttp:
                 raise ValueError("this connector declares no idempotency_header")
             all_headers[self._idempotency_header] = idempotency_key
             replayable = True
+        url = self._base_url + path
+        if params and "?" not in path:
+            # The same query httpx would build from ``params``, encoded once here: httpx otherwise
+            # parses the whole URL twice (once bare, once with the query merged in), and vendor
+            # reads such as HubSpot's carry a long ``properties`` list.
+            url = f"{url}?{httpx.QueryParams(params)}"
+            params = None
         request = self._client.build_request(
-            method, self._base_url + path, params=params, json=json, data=data, headers=all_headers
+            method, url, params=params, json=json, data=data, headers=all_headers
         )
         deadline = ctx.deadline if ctx is not None else None
 
         def should_retry(exc: BaseException) -> bool:
             return isinstance(exc, _NotSentError) or (replayable and isinstance(exc, RETRYABLE))
 
+        # Most requests succeed at the first attempt: make that one without building the retry
+        # machinery (~20 µs), and hand a retryable failure to tenacity as its first attempt.
+        try:
+            return await self._attempt(request, deadline)
+        except Exception as exc:
+            if not should_retry(exc):
+                raise
+            replay: list[Exception] = [exc]
         retrying = AsyncRetrying(
             stop=self._retry_policy.stop(deadline),
             wait=self._retry_policy.wait(),
@@ -302,6 +587,8 @@ class VendorHttp:
         )
         async for attempt in retrying:
             with attempt:
+                if replay:
+                    raise replay.pop()
                 return await self._attempt(request, deadline)
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
 
