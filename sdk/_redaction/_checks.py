@@ -1,0 +1,216 @@
+"""Check-digit and structure validators, one per identifier type.
+
+Where a maintained library implements a check it is used: ``python-stdnum``
+for Luhn, IBAN (ISO 7064 mod 97-10 plus the SWIFT registry's per-country
+structure), NZ IRD, AU TFN, AU ABN and UK NHS; ``python-nhi`` for the NZ NHI
+(both the old mod-11 and the current mod-23 rule of HISO 10046:2025).
+Hand-written here, because neither library has them: payment card network
+prefixes and lengths, AU Medicare, AU IHI's prefix (its check is stdnum's
+Luhn) and the UK National Insurance number's prefix rules; and the US SSN's
+allocation rules, which stdnum has but only behind an input-cleaning entry
+point too slow for every nine-digit run (``tests/redaction/test_checks.py``
+holds the two to agreement).
+
+Every function takes the compact form (separators already removed) and
+returns a bool; none raises."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Final
+
+import nhi as _nhi
+from stdnum import iban as _iban
+from stdnum import luhn as _luhn
+from stdnum import numdb as _numdb
+from stdnum.au import abn as _abn
+from stdnum.au import tfn as _tfn
+from stdnum.gb import nhs as _nhs
+from stdnum.iso7064 import mod_97_10 as _mod_97_10
+from stdnum.nz import ird as _ird
+
+__all__ = [
+    "card_network",
+    "iban_length",
+    "is_abn",
+    "is_card",
+    "is_iban",
+    "is_ihi",
+    "is_ird",
+    "is_medicare",
+    "is_nhi",
+    "is_nhs",
+    "is_nino",
+    "is_ssn",
+    "is_tfn",
+    "luhn_ok",
+]
+
+
+# The engine hands over compact digit strings, so the libraries' arithmetic is called
+# directly: their ``is_valid`` first re-cleans the input (Unicode dash folding and a
+# character-by-character join), which costs ten times the check itself.
+
+
+def luhn_ok(digits: str) -> bool:
+    return _luhn.checksum(digits) == 0
+
+
+_MAESTRO: Final = frozenset({5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763})
+
+
+def card_network(digits: str) -> str | None:
+    """Name the card network whose issuer prefixes and lengths ``digits`` fits, if any.
+
+    The table follows the networks' published IIN ranges; it decides only
+    whether a Luhn-valid run of digits is shaped like a real card, so that a
+    16-digit order number starting with 1 or 9 is not taken for one.
+    """
+    n = len(digits)
+    if not 12 <= n <= 19:
+        return None
+    p2, p3, p4, p6 = int(digits[:2]), int(digits[:3]), int(digits[:4]), int(digits[:6])
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "visa"
+    if n == 16 and (51 <= p2 <= 55 or 2221 <= p4 <= 2720):
+        return "mastercard"
+    if n == 15 and p2 in (34, 37):
+        return "amex"
+    if 16 <= n <= 19 and 2200 <= p4 <= 2204:
+        return "mir"
+    if 16 <= n <= 19 and (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65 or 622126 <= p6 <= 622925):
+        return "discover"
+    if 16 <= n <= 19 and 3528 <= p4 <= 3589:
+        return "jcb"
+    if 14 <= n <= 19 and (300 <= p3 <= 305 or p4 == 3095 or p2 in (36, 38, 39)):
+        return "diners"
+    if 16 <= n <= 19 and p2 in (62, 81):
+        return "unionpay"
+    if n == 16 and (p2 in (60, 82) or p3 == 508):
+        return "rupay"
+    if n == 16 and p4 == 9792:
+        return "troy"
+    # Maestro: its issuer ranges, not the "50, 56-69" folklore, which would make one
+    # in ten 13-19 digit numbers starting with 6 a card. Issued from 12 digits, but
+    # 12-digit cards are out of circulation and 12 is the commonest order-number length.
+    if n >= 13 and (p4 in _MAESTRO or p6 in (676770, 676774)):
+        return "maestro"
+    return None
+
+
+def is_card(digits: str) -> bool:
+    return card_network(digits) is not None and luhn_ok(digits)
+
+
+def is_ihi(digits: str) -> bool:
+    """AU Individual Healthcare Identifier: 16 digits, prefix 800360, Luhn."""
+    return len(digits) == 16 and digits.startswith("800360") and luhn_ok(digits)
+
+
+def is_ird(digits: str) -> bool:
+    """NZ IRD number: mod 11 with the primary and, when that gives 10, the secondary weights."""
+    return (
+        len(digits) in (8, 9)
+        and 10_000_000 < int(digits) < 150_000_000
+        and _ird.calc_check_digit(digits[:-1]) == digits[-1]
+    )
+
+
+def is_tfn(digits: str) -> bool:
+    return len(digits) in (8, 9) and _tfn.checksum(digits) == 0
+
+
+def is_abn(digits: str) -> bool:
+    return len(digits) == 11 and _abn.calc_check_digits(digits[2:]) == digits[:2]
+
+
+_SSN_MISUSED: Final = frozenset({"078051120", "457555462", "219099999"})
+
+
+def is_ssn(digits: str) -> bool:
+    """US SSN: no area 000, 666 or 9xx, no group 00, no serial 0000, none of the famous misuses.
+
+    The SSN has no check digit; these are the SSA's allocation rules, the same
+    as stdnum's ``us.ssn``. They are written out because stdnum has no entry
+    point that skips re-cleaning the input (10 us, on every nine-digit run);
+    a test holds the two to agreement.
+    """
+    if len(digits) != 9 or digits[0] == "9" or digits[:3] in ("000", "666"):
+        return False
+    return digits[3:5] != "00" and digits[5:] != "0000" and digits not in _SSN_MISUSED
+
+
+def is_nhs(digits: str) -> bool:
+    return len(digits) == 10 and _nhs.checksum(digits) == 0
+
+
+_MEDICARE_WEIGHTS: Final = (1, 3, 7, 9, 1, 3, 7, 9)
+
+
+def is_medicare(digits: str) -> bool:
+    """AU Medicare card number: 10 digits, or 11 with the individual reference number.
+
+    The first digit is 2-6, the ninth is the weighted sum of the first eight
+    mod 10, the tenth is the card's issue number; an eleventh digit is the
+    person's position on the card (1-9). No library implements this.
+    """
+    n = len(digits)
+    if n not in (10, 11) or digits[0] not in "23456":
+        return False
+    if n == 11 and digits[10] == "0":
+        return False
+    total = sum(w * int(d) for w, d in zip(_MEDICARE_WEIGHTS, digits, strict=False))
+    return total % 10 == int(digits[8])
+
+
+@lru_cache(maxsize=128)
+def iban_length(country: str) -> int | None:
+    """Return the IBAN length the SWIFT registry (as shipped in stdnum) gives ``country``."""
+    info = _IBAN_DB.info(country.upper())
+    structure = info[0][1].get("bban") if info else None
+    if not structure:
+        return None
+    return 4 + sum(int(count) for count in re.findall(r"(\d+)!", structure))
+
+
+_IBAN_DB: Final = _numdb.get("iban")
+
+
+def is_iban(compact: str) -> bool:
+    """IBAN: mod 97-10 and the country's registered structure.
+
+    National checks beyond the registry (``check_country``) are skipped: a
+    number that passes mod 97 in the registered shape is an account number for
+    redaction purposes, whatever a bank's internal check says.
+    """
+    if _mod_97_10.checksum(compact[4:] + compact[:4]) != 1:
+        return False  # the cheap part of stdnum's validation first; most non-IBANs stop here
+    return bool(_iban.is_valid(compact, check_country=False))
+
+
+def is_nhi(compact: str) -> bool:
+    """NZ NHI, old (AAANNNC, mod 11) or new (AAANNAX, mod 23) format.
+
+    Test values (starting with Z) are accepted: they are format-valid, and
+    masking them costs nothing while letting test data exercise the path.
+    """
+    return bool(_nhi.is_nhi(compact, allow_test_values=True))
+
+
+_NINO_BAD_PREFIXES: Final = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+
+def is_nino(compact: str) -> bool:
+    """UK National Insurance number: two letters, six digits, suffix A-D, HMRC's prefix rules.
+
+    The first letter is never D, F, I, Q, U or V; the second never D, F, I,
+    O, Q, U or V; and the prefixes BG, GB, KN, NK, NT, TN and ZZ are not
+    allocated. No library implements this.
+    """
+    value = compact.upper()
+    if len(value) != 9 or not (value[:2].isalpha() and value[2:8].isdigit()):
+        return False
+    if value[8] not in "ABCD" or value[0] in "DFIQUV" or value[1] in "DFIOQUV":
+        return False
+    return value[:2] not in _NINO_BAD_PREFIXES

@@ -1,0 +1,284 @@
+"""Runs of digit groups: cards, IHI, ABN, TFN, IRD, SSN, NHS, Medicare and phone numbers.
+
+One regex pass finds chains of digit groups joined by a space, a dot or a
+dash ("4242 4242 4242 4242", "+64 21 123 4567", "(09) 379 0000"). Every
+contiguous sub-run of a chain's groups is checked, so "IRD 49-091-850 4242
+4242 4242 4242" yields both numbers although one space separates them; runs
+are checked only for the types of their length, and only those that pass a
+check become candidates (scores in ``_scoring``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Final
+
+from sdk._redaction import _checks
+from sdk._redaction._context import ContextReader
+from sdk._redaction._phones import match_phone
+from sdk._redaction._scoring import (
+    SCORE_INTL_PHONE,
+    SCORE_NAMED,
+    SCORE_NATIONAL_PHONE,
+    SCORE_OTHER_PHONE,
+    SCORE_STRONG,
+    SCORE_STRONG_ODD_GROUPING,
+    SCORE_WEAK_CONVENTIONAL,
+    Candidate,
+)
+from sdk._redaction._types import IdentifierType
+
+__all__ = ["CHAIN_RE", "digit_candidates", "is_word_char"]
+
+_T = IdentifierType
+
+# One space, a dot, or a dash with optional spaces around it. Not ". ": that ends a sentence.
+_SEP: Final = r"(?:[ \u00a0]?[-\u2010-\u2013][ \u00a0]?|\.|[ \u00a0])"
+# Starting with a character set lets the regex engine skip ahead to candidates; that
+# the chain stands alone as a word is checked afterwards (see ``_trimmed``).
+_GROUP: Final = r"\(?\d+(?:\)\d*)?"  # 021, (09), (0)21
+CHAIN_RE: Final = re.compile(
+    rf"[+(\d](?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))\d*(?:\)\d*)?(?:{_SEP}{_GROUP})*", re.ASCII
+)
+_DIGITS_RE: Final = re.compile(r"\d+", re.ASCII)
+_PLAIN_SEPS: Final = frozenset({" ", "-", "\u00a0", "\u2010", "\u2011", "\u2012", "\u2013", " - "})
+
+_Check = Callable[[str], bool]
+_STRONG: Final = frozenset({_T.AU_IHI, _T.CARD, _T.AU_ABN})
+# Checks by number of digits, surest first: a run is checked only for the types of its length.
+_BY_LENGTH: Final[MappingProxyType[int, tuple[tuple[IdentifierType, _Check], ...]]] = MappingProxyType(
+    {
+        8: ((_T.AU_TFN, _checks.is_tfn), (_T.NZ_IRD, _checks.is_ird)),
+        9: ((_T.US_SSN, _checks.is_ssn), (_T.AU_TFN, _checks.is_tfn), (_T.NZ_IRD, _checks.is_ird)),
+        10: ((_T.UK_NHS, _checks.is_nhs), (_T.AU_MEDICARE, _checks.is_medicare)),
+        11: ((_T.AU_ABN, _checks.is_abn), (_T.AU_MEDICARE, _checks.is_medicare)),
+        **{n: ((_T.CARD, _checks.is_card),) for n in range(12, 20) if n != 16},
+        16: ((_T.AU_IHI, _checks.is_ihi), (_T.CARD, _checks.is_card)),
+    }
+)
+_WEAK_GROUPINGS: Final = MappingProxyType(
+    {
+        _T.US_SSN: frozenset({(3, 2, 4)}),
+        _T.UK_NHS: frozenset({(3, 3, 4)}),
+        _T.AU_MEDICARE: frozenset({(4, 5, 1), (4, 5, 1, 1), (4, 5, 2)}),
+        _T.AU_TFN: frozenset({(3, 3, 3), (3, 3, 2)}),
+        _T.NZ_IRD: frozenset({(2, 3, 3), (3, 3, 3)}),
+    }
+)
+_MIN_DIGITS: Final = 7  # the shortest phone number; identifiers start at eight
+_MAX_DIGITS: Final = 19  # the longest card
+# No number is written in more than seven groups ("+33 6 12 34 56 78" has six); the cap
+# keeps a 100 KB table of single digits from costing seconds.
+_MAX_GROUPS: Final = 7
+
+
+def is_word_char(char: str) -> bool:
+    """Return whether ``char`` is what ASCII regexes call ``\\w``."""
+    return char.isascii() and (char.isalnum() or char == "_")
+
+
+def digit_candidates(
+    text: str, chain: re.Match[str], context: ContextReader, regions: tuple[str, ...], found: list[Candidate]
+) -> None:
+    """Append to ``found`` the candidates in one chain found by :data:`CHAIN_RE`.
+
+    (Appending rather than yielding: generators cost a measurable share of the
+    budget at this call rate.)
+    """
+    spans = _trimmed(text, chain)
+    if not spans or spans[-1][1] - spans[0][0] < _MIN_DIGITS:
+        return
+    seps = [text[spans[k][1] : spans[k + 1][0]] for k in range(len(spans) - 1)]
+    named = context.named_at(spans[0][0])  # a chain never crosses a sentence end
+    plus = spans[0][0] > 0 and text[spans[0][0] - 1] == "+"
+    international_until = -1
+    for i in range(len(spans)):
+        runs: list[_Run] = []
+        digits = ""
+        for j in range(i, min(len(spans), i + _MAX_GROUPS)):
+            digits += text[spans[j][0] : spans[j][1]]
+            if len(digits) > _MAX_DIGITS:
+                break
+            if len(digits) >= _MIN_DIGITS:
+                run = _Run(spans, seps, i, j, digits)
+                runs.append(run)
+                if len(digits) in _BY_LENGTH:
+                    _identifiers(named, run, found)
+        if not runs or spans[i][0] < international_until:
+            continue
+        # After an invalid "+..." start, a national number further along stands only if
+        # the group before it belongs to another finding: the rest of "+1 011-856-6795"
+        # is not "011 856 6795". (After a valid one, the chain reads as if it began anew,
+        # as it does in a second pass once the international number is masked.)
+        after = spans[i - 1] if plus and i > 0 and international_until < 0 else None
+        # Likewise "00" is an international prefix mid-chain only if the group before it
+        # is someone else's ("3437 0053 2279 297" is a card, not +53 ...).
+        lead = spans[i - 1] if i > 0 else None
+        phone_end = _phones(
+            text, named, runs, found, plus=plus and i == 0, lead=lead, after=after, regions=regions
+        )
+        if phone_end is not None:
+            international_until = max(international_until, phone_end)
+
+
+def _trimmed(text: str, chain: re.Match[str]) -> list[tuple[int, int]]:
+    """The chain's digit groups, without a first or last one glued to a word ("ID123", "42nd")."""
+    spans = [(m.start(), m.end()) for m in _DIGITS_RE.finditer(text, chain.start(), chain.end())]
+    # Only the character touching the digits counts, so that a second pass, where a
+    # word before "(" or "+" may have become a marker, reads the chain the same way.
+    if spans and spans[0][0] > 0 and is_word_char(text[spans[0][0] - 1]):
+        spans.pop(0)
+    if spans and spans[-1][1] < len(text) and is_word_char(text[spans[-1][1]]):
+        spans.pop()
+    return spans
+
+
+class _Run:
+    """Groups ``i`` to ``j`` of one digit chain."""
+
+    __slots__ = ("_groups", "digits", "end", "i", "j", "seps", "spans", "start")
+
+    def __init__(self, spans: list[tuple[int, int]], seps: list[str], i: int, j: int, digits: str) -> None:
+        self.spans, self.seps, self.i, self.j, self.digits = spans, seps, i, j, digits
+        self.start = spans[i][0]
+        self.end = spans[j][1]
+        self._groups: tuple[int, ...] | None = (len(digits),) if i == j else None
+
+    @property
+    def groups(self) -> tuple[int, ...]:
+        if self._groups is None:
+            self._groups = tuple(end - start for start, end in self.spans[self.i : self.j + 1])
+        return self._groups
+
+    @property
+    def plain(self) -> bool:
+        """The groups are separated by spaces or dashes only, as identifiers are written."""
+        return self.i == self.j or all(sep in _PLAIN_SEPS for sep in self.seps[self.i : self.j])
+
+    @property
+    def neighbours(self) -> tuple[tuple[int, int], ...]:
+        """Groups joined to this run the way its own groups are joined.
+
+        A run cut out of a longer, uniformly separated chain ("54 011 524 494"
+        holds "011 524 494") is not written in its own grouping, unless the
+        groups it is joined to belong to another identifier ("021 123 4567 772
+        104 318" is a phone number and a TFN). Which they do is settled with the
+        overlaps; asking then, rather than dropping the run now, keeps a second
+        pass over the redacted text, where the neighbour is a marker, in
+        agreement with the first.
+        """
+        inner = set(self.seps[self.i : self.j])
+        found = []
+        if self.i > 0 and self.seps[self.i - 1] in inner:
+            found.append(self.spans[self.i - 1])
+        if self.j + 1 < len(self.spans) and self.seps[self.j] in inner:
+            found.append(self.spans[self.j + 1])
+        return tuple(found)
+
+
+def _strong_conventional(kind: IdentifierType, groups: tuple[int, ...]) -> bool:
+    if len(groups) == 1:
+        return True
+    if kind is _T.AU_ABN:
+        return groups == (2, 3, 3, 3)
+    if kind is _T.AU_IHI:
+        return groups == (4, 4, 4, 4)
+    # Cards: fours with a shorter tail (4-4-4-4, 4-4-4-4-3, 4-4-4-1), or Amex/Diners 4-6-5 and 4-6-4.
+    return all(size == 4 for size in groups[:-1]) or groups in ((4, 6, 5), (4, 6, 4))
+
+
+def _weak_conventional(kind: IdentifierType, digits: str, groups: tuple[int, ...]) -> bool:
+    if groups not in _WEAK_GROUPINGS[kind]:
+        return False
+    # England, Wales and NI allocate NHS numbers from 3xx upwards; a 3-3-4 run with a
+    # leading 0 is a phone number far more often than a Scottish CHI number.
+    return not (kind is _T.UK_NHS and digits[0] == "0")
+
+
+def _identifiers(named: frozenset[IdentifierType], run: _Run, found: list[Candidate]) -> None:
+    digits, start, end = run.digits, run.start, run.end
+    for kind, check in _BY_LENGTH[len(digits)]:
+        if kind in _STRONG:
+            if not check(digits):
+                continue
+            if run.plain and _strong_conventional(kind, run.groups):
+                score = SCORE_STRONG[kind]
+            elif kind in named:
+                score = SCORE_NAMED
+            else:
+                score = SCORE_STRONG_ODD_GROUPING
+            found.append(Candidate(kind, start, end, score))
+            continue
+        # A weak type counts only if named or conventionally grouped: ask that first,
+        # it is cheaper than the check and rules out most order numbers.
+        if kind in named:
+            if check(digits):
+                found.append(Candidate(kind, start, end, SCORE_NAMED))
+        elif run.plain and _weak_conventional(kind, digits, run.groups) and check(digits):
+            found.append(Candidate(kind, start, end, SCORE_WEAK_CONVENTIONAL, run.neighbours))
+
+
+def _phones(
+    text: str,
+    named: frozenset[IdentifierType],
+    runs: list[_Run],
+    found: list[Candidate],
+    *,
+    plus: bool,
+    lead: tuple[int, int] | None,
+    after: tuple[int, int] | None,
+    regions: tuple[str, ...],
+) -> int | None:
+    """Append every valid phone number among ``runs`` (which share a start), longest first.
+
+    Shorter ones are appended too: if the longest loses its span to an identifier,
+    a shorter one may still stand, and a second pass would find it. Returns the
+    end of a valid international number, if one was found.
+    """
+    start = runs[0].start
+    paren = start > 0 and text[start - 1] == "("
+    trunk = runs[0].digits[0] == "0"
+    for run in reversed(runs):
+        digits = run.digits
+        n = len(digits)
+        # Dialable shapes only: international, bracketed, trunk 0, or North American.
+        if n > 15 or not (
+            plus or paren or trunk or (n == 10 and digits[0] != "1") or (n == 11 and digits[0] == "1")
+        ):
+            continue
+        groups = run.groups
+        if len(groups) == 1 and not (plus or paren or trunk) and _T.PHONE not in named:
+            continue  # a bare North American-length run needs "call", "phone"... to be a phone number
+        match = match_phone(digits, groups, plus=plus, paren=paren, regions=regions)
+        if match is None:
+            continue
+        end = run.end
+        if end < len(text) and text[end] == ")" and "(" in text[start - 1 : end]:
+            end += 1
+        span_start = start - 1 if (plus or paren) else start
+        if match.international:
+            score = SCORE_INTL_PHONE
+        elif paren or (match.exact and not match.north_american):
+            score = SCORE_NATIONAL_PHONE
+        elif (match.conventional and not (match.north_american and len(groups) == 1)) or _T.PHONE in named:
+            # A bare ten-digit number is as likely an order number as a North American
+            # phone, and "2024-05-15 10" splits inside every real grouping: both need
+            # the sentence to say "call" or "phone".
+            score = SCORE_OTHER_PHONE
+        else:
+            continue
+        # Like a weak identifier, a national number cut out of a longer, uniformly
+        # separated chain stands only if its neighbours are someone else's.
+        neighbours: tuple[tuple[int, int], ...]
+        if match.international:
+            neighbours = (lead,) if lead is not None and not plus else ()
+        else:
+            neighbours = run.neighbours
+            if after is not None and after not in neighbours:
+                neighbours = (after, *neighbours)
+        found.append(Candidate(_T.PHONE, span_start, end, score, neighbours))
+        if match.international and not neighbours:
+            return end  # a shorter run inside a valid international number is never a number of its own
+    return None

@@ -1,0 +1,146 @@
+"""Find identifiers, settle overlaps, and write the policy's replacement text.
+
+Overlaps are settled greedily: the surest candidate (see the score table in
+``_scoring``) takes its span, then the longest, then the earliest; anything
+overlapping a taken span is dropped. So a span is reported once, as one type:
+an ``800360...`` number that is both an IHI and Luhn-valid is an IHI, an IBAN
+swallows the digit groups inside it (and an IBAN-shaped string with wrong
+check digits swallows them too, then is dropped itself), and an email address
+keeps the digits in its local part.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Final
+
+from sdk._redaction._detectors import scan
+from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS
+from sdk._redaction._scoring import Candidate
+from sdk._redaction._types import (
+    DEFAULT_ACTIONS,
+    Finding,
+    IdentifierType,
+    RedactionAction,
+    RedactionPolicy,
+)
+
+__all__ = ["find_identifiers", "mask", "redact"]
+
+_ORDER: Final = {kind: index for index, kind in enumerate(IdentifierType)}
+_DEFAULT_POLICY: Final = RedactionPolicy()
+_MIN_LAST4_SOURCE: Final = 8
+
+
+def find_identifiers(
+    text: str, *, phone_regions: tuple[str, ...] = DEFAULT_NATIONAL_REGIONS
+) -> list[Finding]:
+    """Return the identifiers in ``text``, in order, without overlaps.
+
+    ``phone_regions`` are the countries whose national (trunk-0) phone format
+    is recognised; international ``+CC`` numbers are recognised for every
+    country regardless.
+    """
+    candidates = scan(text, phone_regions)
+    if not candidates:
+        return []
+    candidates.sort(key=_rank)
+    # A run that needs its neighbours claimed by other findings competes at its own
+    # rank once they are. Claims are read from a settlement without such runs, then
+    # again with the runs admitted so far, since one may claim another's neighbour
+    # ("098-743-545-772 104 318 021 123 4567"); each round admits at least one more.
+    admitted: set[Candidate] = set()
+    while True:
+        claims = _Claims()
+        for candidate in candidates:
+            if not candidate.neighbours or candidate in admitted:
+                claims.claim(candidate)
+        newly = {c for c in candidates if c.neighbours and c not in admitted and claims.neighbours_claimed(c)}
+        if not newly:
+            break
+        admitted |= newly
+    return [Finding(kept.kind, kept.start, kept.end) for kept in claims.taken if not kept.void]
+
+
+class _Claims:
+    """Spans taken so far, kept sorted so that an overlap test is a binary search.
+
+    (A linear scan made a 100 KB text of 14,000 email addresses take seconds.)
+    """
+
+    __slots__ = ("_starts", "taken")
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self.taken: list[Candidate] = []
+
+    def overlapping(self, start: int, end: int) -> list[Candidate]:
+        index = bisect_left(self._starts, end)
+        found = []
+        while index > 0 and self.taken[index - 1].end > start:
+            index -= 1
+            found.append(self.taken[index])
+        return found
+
+    def claim(self, candidate: Candidate) -> None:
+        if not self.overlapping(candidate.start, candidate.end):
+            index = bisect_left(self._starts, candidate.start)
+            self._starts.insert(index, candidate.start)
+            self.taken.insert(index, candidate)
+
+    def neighbours_claimed(self, candidate: Candidate) -> bool:
+        """Each neighbour group lies in a finding that leaves ``candidate`` itself alone."""
+        return all(
+            any(
+                kept.end <= candidate.start or kept.start >= candidate.end
+                for kept in self.overlapping(start, end)
+            )
+            for start, end in candidate.neighbours
+        )
+
+
+def _rank(candidate: Candidate) -> tuple[int, int, int, int]:
+    return (-candidate.score, candidate.start - candidate.end, candidate.start, _ORDER[candidate.kind])
+
+
+def redact(text: str, policy: RedactionPolicy | None = None) -> str:
+    """Return ``text`` with every identifier replaced as ``policy`` says (the defaults if None).
+
+    The text around each identifier is kept as it was. The result is stable:
+    redacting it again changes nothing.
+    """
+    policy = policy or _DEFAULT_POLICY
+    findings = find_identifiers(text, phone_regions=policy.phone_regions)
+    if not findings:
+        return text
+    pieces: list[str] = []
+    cursor = 0
+    for finding in findings:
+        action = policy.action_for(finding.kind)
+        if action is RedactionAction.KEEP:
+            continue
+        pieces.append(text[cursor : finding.start])
+        pieces.append(mask(text[finding.start : finding.end], finding.kind, action))
+        cursor = finding.end
+    if cursor == 0:
+        return text
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def mask(value: str, kind: IdentifierType, action: RedactionAction | None = None) -> str:
+    """Return the text a language model sees for ``value``, an identifier of type ``kind``.
+
+    For structured fields that hold one identifier. ``action`` defaults to the
+    default policy's action for ``kind``. ``LAST4`` keeps the last four letters
+    or digits only when the value has at least eight, so it never reveals
+    half of a short identifier; a card always has twelve or more.
+    """
+    action = action or DEFAULT_ACTIONS[kind]
+    if action is RedactionAction.KEEP:
+        return value
+    if action is RedactionAction.LAST4:
+        tail = [char for char in value if char.isalnum()]
+        if len(tail) >= _MIN_LAST4_SOURCE:
+            return f"[{kind.label} ending {''.join(tail[-4:])}]"
+    return f"[redacted {kind.label}]"

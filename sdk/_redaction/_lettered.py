@@ -1,0 +1,104 @@
+"""Identifiers that start with letters: NZ NHI, UK NI number, NZ driver licence and IBAN.
+
+Each of them has its letters directly (or after one space or dash) before its
+first digits, so rather than scanning the text again the engine looks just
+before each digit chain for a two- or three-letter word and tries these
+shapes there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from sdk._redaction import _checks
+from sdk._redaction._context import ContextReader
+from sdk._redaction._digits import is_word_char
+from sdk._redaction._scoring import SCORE_CAPITALS, SCORE_NAMED, SCORE_STRUCTURAL, Candidate
+from sdk._redaction._types import IdentifierType
+
+__all__ = ["lettered_candidates"]
+
+_T = IdentifierType
+
+_SHAPES_RE: Final = re.compile(
+    r"(?:(?P<nino>[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d])"
+    r"|(?P<dl>[A-Za-z]{2}[ -]?\d{6})"
+    r"|(?P<nhi>[A-Za-z]{3} ?\d{2}(?:\d{2}|[A-Za-z]{2})))\b",
+    re.ASCII,
+)
+
+
+def lettered_candidates(text: str, digits_at: int, context: ContextReader, found: list[Candidate]) -> None:
+    """Append to ``found`` the candidates whose letters end just before ``digits_at`` (a digit chain)."""
+    letters_end = digits_at
+    if letters_end > 0 and text[letters_end - 1] in " -":
+        letters_end -= 1
+    start = letters_end
+    while start > 0 and letters_end - start < 4 and _is_letter(text[start - 1]):
+        start -= 1
+    if not 2 <= letters_end - start <= 3 or (start > 0 and is_word_char(text[start - 1])):
+        return
+    match = _SHAPES_RE.match(text, start)
+    if match is not None:
+        _shaped(match, context, found)
+    if letters_end == digits_at and letters_end - start == 2:
+        _iban(text, start, found)
+
+
+def _is_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _shaped(match: re.Match[str], context: ContextReader, found: list[Candidate]) -> None:
+    value = match.group()
+    compact = value.replace(" ", "").replace("-", "")
+    start, end = match.span()
+    capitals = compact.upper() == compact
+    if match.group("nino") is not None:
+        kind = _T.UK_NINO
+        if not _checks.is_nino(compact):
+            return
+        conventional = capitals
+    elif match.group("dl") is not None:
+        kind = _T.NZ_DRIVER_LICENCE
+        conventional = False  # no check digit: only ever taken when the sentence says so
+    else:
+        kind = _T.NZ_NHI
+        if not _checks.is_nhi(compact):
+            return
+        conventional = capitals and compact == value
+    if conventional:
+        found.append(Candidate(kind, start, end, SCORE_CAPITALS))
+    elif context.names(kind, start, end):
+        found.append(Candidate(kind, start, end, SCORE_NAMED))
+
+
+def _iban(text: str, start: int, found: list[Candidate]) -> None:
+    """An IBAN from its country code at ``start``: exactly the registered length, unspaced or in fours."""
+    length = _checks.iban_length(text[start : start + 2])
+    if length is None:
+        return
+    size = len(text)
+    pos, chars = start, list[str]()
+    while len(chars) < length and pos < size:
+        char = text[pos]
+        if char.isascii() and char.isalnum():
+            chars.append(char)
+            pos += 1
+        elif (
+            len(chars) % 4 == 0  # printed IBANs are spaced in fours, never inside a group
+            and chars
+            and char in " -"
+            and pos + 1 < size
+            and text[pos + 1].isascii()
+            and text[pos + 1].isalnum()
+        ):
+            pos += 1
+        else:
+            break
+    if len(chars) < length or (pos < size and text[pos].isalnum()):
+        return
+    found.append(
+        Candidate(_T.IBAN, start, pos, SCORE_STRUCTURAL, void=not _checks.is_iban("".join(chars).upper()))
+    )
