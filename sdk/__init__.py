@@ -17,6 +17,7 @@ from sdk._categories import BillingConnector, CRMConnector, TicketingConnector
 from sdk._config import AuditConfig, IntegrationConfig, NexoraConfig, TenantConfig, load_config
 from sdk._connector import Category, Connector, NoSettings, normalise_phone
 from sdk._conversation import Conversation
+from sdk._customer_context import CustomerContext, SourceRecords, SourceResult, SourceStatus, StepResult
 from sdk._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -52,8 +53,22 @@ from sdk._errors import (
     VendorRateLimitError,
     VendorServerError,
     VendorTimeoutError,
+    error_kind,
 )
 from sdk._http import VendorHttp
+from sdk._keys import (
+    KeyAction,
+    KeyOutcome,
+    KeyReport,
+    KeyStep,
+    KeyVersion,
+    KeyVersions,
+    TenantKeys,
+    build_credential,
+    credential_from_json,
+    read_secret_from,
+)
+from sdk._llm_view import LLMPolicy, llm_text, llm_view
 from sdk._models import (
     Account,
     BillingCustomer,
@@ -76,10 +91,20 @@ from sdk._models import (
 )
 from sdk._operations import OperationSpec, operation
 from sdk._pagination import paginate
+from sdk._redaction import (
+    Finding,
+    IdentifierType,
+    RedactionAction,
+    RedactionPolicy,
+    find_identifiers,
+    mask,
+    redact,
+)
 from sdk._registry import ConnectorInfo, ConnectorRegistry, default_registry
 from sdk._retry import RetryPolicy, parse_retry_after
 from sdk._runtime import NexoraConnect
 from sdk._scopes import Access, Grant, Scope
+from sdk._tools import ToolFormat, ToolResult
 
 __version__ = "0.1.0"
 
@@ -92,6 +117,35 @@ __all__ = [
     "IntegrationConfig",
     "AuditConfig",
     "load_config",
+    # the caller's context, the language-model boundary and tools
+    "CustomerContext",
+    "SourceResult",
+    "SourceStatus",
+    "SourceRecords",
+    "StepResult",
+    "LLMPolicy",
+    "llm_view",
+    "llm_text",
+    "redact",
+    "mask",
+    "find_identifiers",
+    "Finding",
+    "IdentifierType",
+    "RedactionAction",
+    "RedactionPolicy",
+    "ToolResult",
+    "ToolFormat",
+    # key management
+    "TenantKeys",
+    "KeyReport",
+    "KeyStep",
+    "KeyAction",
+    "KeyOutcome",
+    "KeyVersion",
+    "KeyVersions",
+    "read_secret_from",
+    "build_credential",
+    "credential_from_json",
     # connector authoring
     "Connector",
     "CRMConnector",
@@ -174,4 +228,5 @@ __all__ = [
     "VendorConnectionError",
     "VendorPayloadError",
     "DeadlineExceededError",
+    "error_kind",
 ]

@@ -56,7 +56,12 @@ class AuditRecord(BaseModel):
     operation: str
     scope: str
     decision: AuditDecision
-    outcome: str = Field(description="'ok', 'cached', or the SDK error class name.")
+    outcome: str = Field(
+        description=(
+            "'ok', 'cached', 'cancelled', or the name of the error's nearest public class "
+            "(an SDK error, or a connector bug's exception class); never a message."
+        )
+    )
     http_status: int | None = None
     latency_ms: float
     credential_version: int | None = None
@@ -78,13 +83,22 @@ class NullAuditSink:
 
 
 class MemoryAuditSink:
-    """Keeps records in a list; for tests and the demo."""
+    """Keeps the newest ``max_records`` records in memory; for tests, the demo and a first look.
 
-    def __init__(self) -> None:
+    Bounded so that a long-running agent left on the default configuration does
+    not grow without limit; configure ``audit.sink = "jsonl"`` in production.
+    """
+
+    def __init__(self, max_records: int = 10_000) -> None:
+        if max_records < 1:
+            raise ValueError("max_records must be at least 1")
+        self.max_records = max_records
         self.records: list[AuditRecord] = []
 
     def emit(self, record: AuditRecord) -> None:
         self.records.append(record)
+        if len(self.records) > self.max_records:
+            del self.records[: len(self.records) - self.max_records]
 
     def __iter__(self) -> Iterator[AuditRecord]:
         return iter(self.records)

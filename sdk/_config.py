@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sdk._errors import ConfigurationError, InvalidIdentifierError
 from sdk._ids import validate_id
+from sdk._llm_view import LLMPolicy
 from sdk._scopes import Grant, Scope
 from vault._settings import VaultSettings
 
@@ -67,6 +68,10 @@ class TenantConfig(_Strict):
     phone_region: str = Field(default="NZ", pattern=r"^[A-Z]{2}$")
     vault: VaultSettings | None = Field(default=None, description="The tenant's own Vault; default: [vault].")
     integrations: dict[str, IntegrationConfig] = Field(default_factory=dict)
+    redaction: LLMPolicy = Field(
+        default_factory=LLMPolicy,
+        description="What a language model may see of this tenant's data (S6); see sdk._llm_view.LLMPolicy.",
+    )
 
     @field_validator("integrations")
     @classmethod
@@ -77,13 +82,25 @@ class TenantConfig(_Strict):
 
 
 class AuditConfig(_Strict):
+    """Where audit records go. ``jsonl`` writes one file per UTC day and deletes old ones.
+
+    Give ``path`` (one place for every region) or ``locations`` (one directory per
+    region, S8): a record is written only under its tenant's region's location,
+    or the default region's when the tenant allows cross-region use.
+    """
+
     sink: Literal["jsonl", "memory", "none"] = "memory"
     path: str | None = None
+    locations: dict[Region, str] = Field(default_factory=dict)
+    default_region: Region = "nz"
+    retention_days: int = Field(default=90, ge=1, le=3650)
 
     @model_validator(mode="after")
-    def _path_for_jsonl(self) -> AuditConfig:
-        if self.sink == "jsonl" and not self.path:
-            raise ValueError("audit.path is required when audit.sink = 'jsonl'")
+    def _where_for_jsonl(self) -> AuditConfig:
+        if self.sink == "jsonl" and bool(self.path) == bool(self.locations):
+            raise ValueError("audit.sink = 'jsonl' needs exactly one of audit.path or audit.locations")
+        if self.locations and self.default_region not in self.locations:
+            raise ValueError(f"audit.default_region {self.default_region!r} has no entry in audit.locations")
         return self
 
 

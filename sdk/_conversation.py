@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sdk._cache import ConversationCache
+from sdk._customer_context import CustomerContext, fetch_customer_context
 from sdk._dispatch import dispatch
 from sdk._errors import ConversationClosedError, UsageError
+from sdk._tools import ToolFormat, ToolResult, invoke_tool, tool_definitions
 
 if TYPE_CHECKING:
     from sdk._runtime import NexoraConnect
@@ -115,6 +117,31 @@ class Conversation:
         # Hung up while the request was in flight: the result must not outlive the wipe.
         self._require_open()
         return result
+
+    async def customer_context(
+        self, *, phone: str | None = None, email: str | None = None, budget: float = 0.4
+    ) -> CustomerContext:
+        """Resolve the caller across all of the tenant's integrations at once, within ``budget`` seconds.
+
+        Sources run concurrently; at the deadline the ones still running are
+        cancelled and the context says so per source. Ambiguous matches are
+        reported, never picked. See :mod:`sdk._customer_context`.
+        """
+        return await fetch_customer_context(self, phone=phone, email=email, budget=budget)
+
+    def tools(self, format: ToolFormat = "openai", *, strict: bool = False) -> list[dict[str, Any]]:
+        """Tool definitions for exactly the operations this tenant granted (see :mod:`sdk._tools`).
+
+        A write the tenant did not grant is not offered at all.
+        """
+        self._require_open()
+        return tool_definitions(self, format, strict=strict)
+
+    async def invoke(
+        self, name: str, arguments: Mapping[str, Any] | str | None, *, budget: float | None = None
+    ) -> ToolResult:
+        """Run a tool call the model made: validate, enforce the scope again, return the redacted result."""
+        return await invoke_tool(self, name, arguments, budget=budget)
 
     @property
     def cached_records(self) -> int:

@@ -86,7 +86,16 @@ class NexoraConnect:
         self._bindings: dict[tuple[str, str], IntegrationBinding] = {}
         self._conversations: dict[tuple[str, str], Conversation] = {}
         self._closed = False
-        tokens = dict(vault_tokens or {})
+        try:
+            self._register_tenants(dict(vault_tokens or {}))
+        except BaseException:
+            # Construction failed: release the Vault worker threads registration started.
+            if self._own_store is not None:
+                self._own_store.discard()
+            raise
+
+    def _register_tenants(self, tokens: dict[str, str]) -> None:
+        config = self.config
         for tenant_id, tenant in config.tenants.items():
             if self._own_store is not None:
                 self._own_store.register_tenant(
@@ -111,12 +120,26 @@ class NexoraConnect:
 
     @staticmethod
     def _sink_from_config(config: NexoraConfig) -> AuditSink:
-        if config.audit.sink == "jsonl":
-            assert config.audit.path is not None
-            return JsonLinesAuditSink(config.audit.path)
-        if config.audit.sink == "none":
+        audit = config.audit
+        if audit.sink == "none":
             return NullAuditSink()
-        return MemoryAuditSink()
+        if audit.sink == "memory":
+            return MemoryAuditSink()
+        sink = JsonLinesAuditSink(
+            audit.path,
+            locations={str(region): place for region, place in audit.locations.items()} or None,
+            default_region=audit.default_region,
+            retention_days=audit.retention_days,
+            cross_region={t for t, tc in config.tenants.items() if tc.cross_region},
+        )
+        # A tenant whose region has no audit location is refused now, not dropped mid-call (S8).
+        try:
+            for tenant_id, tenant in config.tenants.items():
+                sink.check_residency(tenant_id, tenant.region)
+        except BaseException:
+            sink.close()
+            raise
+        return sink
 
     # --- lifecycle -------------------------------------------------------------
 

@@ -251,6 +251,21 @@ class CredentialStore:
         for executor in executors:
             await asyncio.to_thread(executor.shutdown, wait=True)
 
+    def discard(self) -> None:
+        """Release what registration created, without I/O, for an owner whose construction failed.
+
+        Nothing has logged in yet at that point, so there is no token to revoke;
+        the worker threads are stopped without waiting.
+        """
+        self._closed = True
+        self._reused.clear()
+        self._clients.clear()
+        self._tenants.clear()
+        executors = list(self._executors.values())
+        self._executors.clear()
+        for executor in executors:
+            executor.shutdown(wait=False, cancel_futures=True)
+
     # --- machinery -------------------------------------------------------------------
 
     def _check_open(self) -> None:

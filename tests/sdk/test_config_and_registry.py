@@ -143,3 +143,71 @@ def test_a_broken_entry_point_gives_a_typed_error() -> None:
     )
     with pytest.raises(UnknownConnectorError, match="cannot be loaded"):
         registry.load("ghost")
+
+
+def test_audit_config_routes_by_region_and_refuses_a_tenant_without_a_location(tmp_path: Path) -> None:
+    base = {"vault": {"address": "http://127.0.0.1:9"}}
+    config = NexoraConfig.parse(
+        {
+            **base,
+            "audit": {"sink": "jsonl", "locations": {"nz": str(tmp_path / "nz")}},
+            "tenants": {"acme": {"region": "au", "vault": {"address": "http://127.0.0.1:9", "region": "au"}}},
+        }
+    )
+    from sdk import ResidencyError
+
+    with pytest.raises(ResidencyError):
+        NexoraConnect(config, registry=ConnectorRegistry(discover=False))
+    with pytest.raises(ConfigurationError, match=r"exactly one of audit\.path or audit\.locations"):
+        NexoraConfig.parse({**base, "audit": {"sink": "jsonl"}})
+    with pytest.raises(ConfigurationError, match="default_region"):
+        NexoraConfig.parse({**base, "audit": {"sink": "jsonl", "locations": {"au": str(tmp_path)}}})
+
+
+def test_a_runtime_that_fails_to_build_leaves_no_vault_threads(tmp_path: Path) -> None:
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    config = NexoraConfig.parse(
+        {
+            "vault": {"address": "http://127.0.0.1:9", "region": "nz"},
+            "tenants": {
+                "acme": {"region": "nz"},
+                "globex": {"region": "au"},  # Vault in nz, no cross_region: refused
+            },
+        }
+    )
+    from sdk import ResidencyError
+
+    with pytest.raises(ResidencyError):
+        NexoraConnect(config, registry=ConnectorRegistry(discover=False))
+    import time
+
+    for _ in range(100):
+        leftover = [
+            t for t in threading.enumerate() if t.ident not in before and t.name.startswith("nexora-vault")
+        ]
+        if not leftover:
+            break
+        time.sleep(0.01)
+    assert leftover == []
+
+
+def test_memory_audit_sink_is_bounded() -> None:
+    from sdk import AuditDecision, AuditRecord, MemoryAuditSink
+
+    sink = MemoryAuditSink(max_records=3)
+    for n in range(5):
+        sink.emit(
+            AuditRecord(
+                tenant="acme",
+                integration="crm",
+                connector="toy",
+                operation=f"op{n}",
+                scope="contacts:read",
+                decision=AuditDecision.ALLOWED,
+                outcome="ok",
+                latency_ms=0.1,
+            )
+        )
+    assert [r.operation for r in sink.records] == ["op2", "op3", "op4"]
