@@ -16,25 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import secrets
 import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import hvac
 from pydantic import SecretStr
 
 from sdk import (
     AuditDecision,
-    BillingCustomer,
     Contact,
     Conversation,
     ConversationClosedError,
+    CustomerContext,
     Invoice,
     InvoiceStatus,
     MemoryAuditSink,
@@ -42,11 +43,12 @@ from sdk import (
     NexoraConfig,
     NexoraConnect,
     ScopeDeniedError,
+    SourceStatus,
     Subscription,
     Ticket,
     VaultPermissionError,
 )
-from sdk.demo._dataset import CALLER, Clock
+from sdk.demo._dataset import CALLER, CARD_LIKE, IRD_LIKE, Clock
 from sdk.demo._hubspot import HubSpotSandbox
 from sdk.demo._report import Reporter, audit_row, format_audit
 from sdk.demo._sandbox import SandboxServer
@@ -76,7 +78,9 @@ The demo allows reuse so that the rotation step shows the other half of S4: a
 reused key the vendor rejects is dropped, Vault is read again and the request
 is resent, without the call failing."""
 
-T = TypeVar("T")
+CONTEXT_BUDGET = 1.5
+"""Seconds ``conv.customer_context`` may take. A voice agent would give it about 0.4 s; the demo
+allows more so that a loaded machine (the first Vault reads included) still completes every source."""
 
 
 class DemoError(Exception):
@@ -96,12 +100,6 @@ class _Sandboxes:
 
     def all(self) -> dict[str, SandboxServer]:
         return {"crm": self.crm, "ticketing": self.ticketing, "billing": self.billing}
-
-
-async def _timed(call: Awaitable[T]) -> tuple[T, float]:
-    started = time.perf_counter()
-    result = await call
-    return result, (time.perf_counter() - started) * 1000
 
 
 def _money(value: Money | None) -> str:
@@ -177,7 +175,10 @@ class _Demo:
 
             conv = nc.conversation(tenant=TENANT, conversation_id=CONVERSATION_ID)
             stack.push_async_callback(conv.hangup)
-            context = await self._fetch_context(conv)
+            context, ctx = await self._fetch_context(conv)
+            self._llm_view(ctx)
+            self._tools(conv, nc)
+            await self._invoke(conv, sandboxes.ticketing, context.open_ticket)
             await self._refused_write(conv, sandboxes.crm, audit, context.contact)
             await self._granted_write(conv, sandboxes.ticketing, context.open_ticket)
             await self._rotate(conv, admin, sandboxes.crm, audit, keys["crm"])
@@ -324,72 +325,62 @@ class _Demo:
 
     # --- the call: the caller's context ---------------------------------------------
 
-    async def _fetch_context(self, conv: Conversation) -> _Context:
+    async def _fetch_context(self, conv: Conversation) -> tuple[_Context, CustomerContext]:
         r = self.report
         r.step(
             f"Call from {CALLER.phone_international}: fetching the caller's context from 3 sources at once"
+            f" (conv.customer_context, budget {CONTEXT_BUDGET:g} s)"
         )
-        started = time.perf_counter()
-        (contacts, crm_ms), (tickets, zd_ms), (customers, st_ms) = await asyncio.gather(
-            _timed(conv.call("crm", "find_contacts", phone=CALLER.phone_e164)),
-            _timed(conv.call("ticketing", "list_tickets", phone=CALLER.phone_e164)),
-            _timed(conv.call("billing", "find_customers", phone=CALLER.phone_e164)),
-        )
-        if not contacts or not customers or not tickets:
+        ctx = await conv.customer_context(phone=CALLER.phone_international, budget=CONTEXT_BUDGET)
+        not_ok = {name: str(s.status) for name, s in ctx.sources.items() if s.status is not SourceStatus.OK}
+        if not_ok:
+            raise DemoError(f"the caller's context is incomplete: {not_ok}")
+        contact, account, customer = ctx.contact, ctx.account, ctx.billing_customer
+        tickets, invoices, subscriptions = ctx.tickets, ctx.invoices, ctx.subscriptions
+        if contact is None or customer is None or not tickets:
             raise DemoError("the caller was not found in every source")
-        found_contact: Contact = contacts[0]
-        customer: BillingCustomer = customers[0]
         open_tickets = [t for t in tickets if t.status.is_open]
         if not open_tickets:
             raise DemoError("the caller has no open ticket")
-
-        async def crm_details() -> tuple[Contact, Any]:
-            contact = await conv.call("crm", "get_contact", contact_id=found_contact.id)
-            account = await conv.call("crm", "get_account", account_id=contact.account_id)
-            return contact, account
-
-        (
-            ((contact, account), crm2_ms),
-            (ticket, zd2_ms),
-            (invoices, inv_ms),
-            (subscriptions, sub_ms),
-        ) = await asyncio.gather(
-            _timed(crm_details()),
-            _timed(conv.call("ticketing", "get_ticket", ticket_id=open_tickets[0].id)),
-            _timed(conv.call("billing", "list_invoices", customer_id=customer.id)),
-            _timed(conv.call("billing", "list_subscriptions", customer_id=customer.id)),
-        )
-        wall_ms = (time.perf_counter() - started) * 1000
-        sources = {
-            "crm": {"connector": "hubspot", "status": "ok", "calls": 3, "ms": round(crm_ms + crm2_ms, 1)},
-            "ticketing": {"connector": "zendesk", "status": "ok", "calls": 2, "ms": round(zd_ms + zd2_ms, 1)},
-            "billing": {
-                "connector": "stripe",
-                "status": "ok",
-                "calls": 3,
-                "ms": round(st_ms + max(inv_ms, sub_ms), 1),
-            },
+        ticket = open_tickets[0]  # the newest open one, fetched in full (with its comments)
+        sources: dict[str, dict[str, Any]] = {
+            name: {
+                "connector": s.connector,
+                "status": str(s.status),
+                "calls": len(s.steps),
+                "ms": round(s.latency_ms, 1),
+            }
+            for name, s in ctx.sources.items()
         }
         overdue = [i for i in invoices if i.status is InvoiceStatus.OVERDUE]
+        balance = ctx.balance
+        status = {name: str(s.status) for name, s in ctx.sources.items()}
         r.line(
-            f"crm        {contact.name} (contact {contact.id}) at {account.name}, {account.industry or '-'}"
+            f"crm        {status['crm']:<3} {contact.name} (contact {contact.id}) at "
+            f"{account.name if account else '-'}, {(account.industry if account else None) or '-'}"
         )
         r.line(
-            f"ticketing  {len(tickets)} tickets, {len(open_tickets)} open; newest open #{ticket.id} "
-            f"{ticket.subject!r} ({ticket.status}, {ticket.priority}), {len(ticket.comments)} comments"
+            f"ticketing  {status['ticketing']:<3} {len(tickets)} tickets, {len(open_tickets)} open; "
+            f"newest open #{ticket.id} {ticket.subject!r} ({ticket.status}, {ticket.priority}), "
+            f"{len(ticket.comments)} comments"
         )
-        r.line(f"billing    balance owed {_money(customer.balance)}; {_describe_invoices(invoices)}")
-        r.line(f"           {_describe_subscriptions(subscriptions)}")
+        r.line(
+            f"billing    {status['billing']:<3} balance owed {_money(balance)}; "
+            f"{_describe_invoices(list(invoices))}"
+        )
+        r.line(f"               {_describe_subscriptions(list(subscriptions))}")
         slowest = max(float(s["ms"]) for s in sources.values())
         total = sum(float(s["ms"]) for s in sources.values())
         calls = sum(int(s["calls"]) for s in sources.values())
         r.line(
-            f"{calls} calls in 2 rounds: {wall_ms:.0f} ms wall time; slowest source {slowest:.0f} ms, "
-            f"sources added up {total:.0f} ms"
+            f"{calls} calls, all sources at once: {ctx.elapsed_ms:.0f} ms wall time (budget "
+            f"{ctx.budget_ms:.0f} ms); slowest source {slowest:.0f} ms, sources added up {total:.0f} ms"
         )
         self.summary["context"] = {
             "sources": sources,
-            "wall_ms": round(wall_ms, 1),
+            "wall_ms": round(ctx.elapsed_ms, 1),
+            "budget_ms": ctx.budget_ms,
+            "complete": ctx.complete,
             "contact_found": True,
             "account_found": account is not None,
             "tickets": len(tickets),
@@ -398,9 +389,86 @@ class _Demo:
             "invoices": len(invoices),
             "overdue_invoices": len(overdue),
             "subscriptions": len(subscriptions),
-            "balance": customer.balance.model_dump() if customer.balance is not None else None,
+            "balance": balance.model_dump() if balance is not None else None,
         }
-        return _Context(contact=contact, open_ticket=ticket)
+        return _Context(contact=contact, open_ticket=ticket), ctx
+
+    # --- the call: what the language model is given -----------------------------------
+
+    def _llm_view(self, ctx: CustomerContext) -> None:
+        r = self.report
+        r.step("What the language model sees: ctx.for_llm(format='text'), redacted by the tenant's policy")
+        text = ctx.for_llm(format="text")
+        checks = _redaction_checks(text)
+        # Checked before anything is printed: a leak must stop the demo, not scroll past.
+        if not all(checks.values()):
+            failed = ", ".join(name for name, ok in checks.items() if not ok)
+            raise DemoError(f"the text for the language model is not redacted as promised ({failed})")
+        r.lines(f"  | {line}" for line in text.splitlines())
+        r.line(
+            f"the card number in ticket #{_ticket_with_card(text)} shows only its last four "
+            f"({_CARD_MARKER}) and the IRD number is masked ({_IRD_MARKER}); "
+            "checked: neither number's digits appear in this text"
+        )
+        self.summary["llm_text"] = checks
+
+    def _tools(self, conv: Conversation, nc: NexoraConnect) -> list[str]:
+        r = self.report
+        r.step("Tools offered to the model: conv.tools('openai'), exactly the operations the tenant granted")
+        definitions = conv.tools("openai")
+        names = [str(d["function"]["name"]) for d in definitions]
+        bindings = nc.integrations(TENANT)
+        writes: dict[str, bool] = {}
+        ungranted: list[str] = []
+        for name in names:
+            integration, _, operation = name.partition("__")
+            binding = bindings[integration]
+            spec = type(binding.connector).operations[operation]
+            writes[name] = spec.is_write
+            if spec.is_write and not binding.grant.allows(spec.scope):
+                ungranted.append(name)
+        for integration in bindings:
+            listed = [
+                f"{n} ({'WRITE' if writes[n] else 'read'})" for n in names if n.startswith(f"{integration}__")
+            ]
+            r.line(f"{integration:<10} " + ", ".join(listed))
+        refused, granted = "crm__create_note", "ticketing__add_comment"
+        if ungranted or refused in names or granted not in names or not writes.get(granted):
+            raise DemoError("the tools offered do not match the tenant's grants")
+        r.line(
+            f"{len(names)} tools, {sum(writes.values())} of them a write; {refused} "
+            f"(notes:write, not granted) is not offered, {granted} (comments:write, granted) is"
+        )
+        self.summary["tools_offered"] = names
+        self.summary["ungranted_write_offered"] = bool(ungranted) or refused in names
+        return names
+
+    async def _invoke(self, conv: Conversation, zendesk: ZendeskSandbox, ticket: Ticket) -> None:
+        r = self.report
+        tool = "ticketing__get_ticket"
+        arguments = {"ticket_id": ticket.id}
+        mark = zendesk.mark()
+        result = await conv.invoke(tool, arguments)
+        if not result.ok or not isinstance(result.content, dict):
+            raise DemoError(f"the model's {tool} call did not return a ticket")
+        text = result.as_json()
+        checks = _redaction_checks(text)
+        if not all(checks.values()):
+            raise DemoError(f"the result of {tool} handed to the model is not redacted")
+        content = result.content
+        reached = len(zendesk.requests_since(mark))
+        r.line(
+            f"the model calls {tool}({json.dumps(arguments)}) -> ok: ticket #{content.get('id')} "
+            f"{content.get('subject')!r}, {len(content.get('comments') or [])} comments, "
+            f"{len(text)} chars of redacted JSON ({_CARD_MARKER}, {_IRD_MARKER}); "
+            f"{'served from the conversation cache' if reached == 0 else f'{reached} Zendesk request(s)'}"
+        )
+        self.summary["tool_invocation"] = {
+            "tool": tool,
+            "ok": result.ok,
+            "vendor_requests": reached,
+            "redacted": all(checks.values()),
+        }
 
     # --- the call: a refused write and a granted one ----------------------------------
 
@@ -564,6 +632,36 @@ class _Demo:
 class _Context:
     contact: Contact
     open_ticket: Ticket
+
+
+_CARD_MARKER = f"[card ending {CARD_LIKE[-4:]}]"
+_IRD_MARKER = "[redacted NZ IRD number]"
+
+
+def _redaction_checks(text: str) -> dict[str, bool]:
+    """What the demo promises about the text handed to a model, each as one boolean."""
+
+    def digits(value: str) -> str:
+        return "".join(c for c in value if c.isdigit())
+
+    return {
+        "card_last4_shown": _CARD_MARKER in text,
+        "card_digits_absent": CARD_LIKE not in text and digits(CARD_LIKE) not in text,
+        "ird_masked": _IRD_MARKER in text,
+        "ird_digits_absent": IRD_LIKE not in text and digits(IRD_LIKE) not in text,
+    }
+
+
+def _ticket_with_card(text: str) -> str:
+    """The ticket number whose comment carried the card, as the text shows it (for the narration)."""
+    ticket = "?"
+    for line in text.splitlines():
+        found = re.match(r"\s*- #(\S+) ", line)
+        if found:
+            ticket = found.group(1)
+        if _CARD_MARKER in line:
+            return ticket
+    return ticket
 
 
 def _describe_invoices(invoices: list[Invoice]) -> str:

@@ -177,12 +177,95 @@ def test_hangup_wipes_the_cache_and_closes_the_conversation(json_run: DemoRun) -
 
 def test_every_operation_is_audited_with_its_credential_version(json_run: DemoRun) -> None:
     audit = json_run.summary["audit"]
-    assert len(audit) == 11
+    # 8 context calls, the model's get_ticket (cached), the refused and granted writes, the rotation read.
+    assert len(audit) == 12
     for record in audit:
-        if record["decision"] == "allowed":
+        if record["decision"] == "allowed" and record["outcome"] == "ok":
             assert record["credential_version"] in (1, 2)
             assert record["http_status"] == 200
         assert record["latency_ms"] >= 0
+    cached = [r for r in audit if r["outcome"] == "cached"]
+    assert [(r["operation"], r["http_status"], r["credential_version"]) for r in cached] == [
+        ("get_ticket", None, None)
+    ]
+
+
+# --- what the language model is given -------------------------------------------------------
+
+CARD_DIGITS = re.sub(r"\D", "", CARD_LIKE)
+IRD_DIGITS = re.sub(r"\D", "", IRD_LIKE)
+
+
+def test_context_is_one_customer_context_call_within_budget(json_run: DemoRun) -> None:
+    context = json_run.summary["context"]
+    assert context["complete"] is True
+    assert context["wall_ms"] <= context["budget_ms"]
+    assert {name: source["calls"] for name, source in context["sources"].items()} == {
+        "crm": 3,
+        "ticketing": 2,
+        "billing": 3,
+    }
+    # All at once: the wall time is about the slowest source, not the sum.
+    assert context["wall_ms"] < sum(source["ms"] for source in context["sources"].values())
+
+
+def test_llm_text_is_redacted(json_run: DemoRun) -> None:
+    assert json_run.summary["llm_text"] == {
+        "card_last4_shown": True,
+        "card_digits_absent": True,
+        "ird_masked": True,
+        "ird_digits_absent": True,
+    }
+
+
+def test_printed_llm_text_shows_card_last_four_and_masks_the_ird(text_run: DemoRun) -> None:
+    seen = text_run.output.split("What the language model sees", 1)[1].split("Tools offered to the model", 1)[
+        0
+    ]
+    assert "[card ending 4242]" in seen
+    assert "[redacted NZ IRD number]" in seen
+    assert "Caller context from 3 source(s):" in seen
+    # Without spaces and hyphens too, so that a number printed with other separators is caught.
+    squeezed = re.sub(r"[\s-]", "", text_run.output)
+    for raw in (CARD_LIKE, CARD_DIGITS, IRD_LIKE, IRD_DIGITS):
+        assert raw not in text_run.output
+    for raw in (CARD_DIGITS, IRD_DIGITS):
+        assert raw not in squeezed
+
+
+def test_tools_offered_are_exactly_the_granted_operations(json_run: DemoRun) -> None:
+    offered = json_run.summary["tools_offered"]
+    assert json_run.summary["ungranted_write_offered"] is False
+    assert "ticketing__add_comment" in offered
+    assert not [name for name in offered if "create_note" in name]
+    assert set(offered) == {
+        "crm__find_contacts",
+        "crm__get_contact",
+        "crm__get_account",
+        "ticketing__list_tickets",
+        "ticketing__get_ticket",
+        "ticketing__add_comment",
+        "billing__find_customers",
+        "billing__get_balance",
+        "billing__list_invoices",
+        "billing__list_subscriptions",
+    }
+
+
+def test_model_tool_call_returns_a_redacted_result(json_run: DemoRun, text_run: DemoRun) -> None:
+    assert json_run.summary["tool_invocation"] == {
+        "tool": "ticketing__get_ticket",
+        "ok": True,
+        "vendor_requests": 0,  # the context fetch already read it: served from the conversation cache
+        "redacted": True,
+    }
+    tools_step = text_run.output.split("Tools offered to the model", 1)[1].split("\n[", 1)[0]
+    assert "ticketing__add_comment (WRITE)" in tools_step
+    assert "crm__create_note (notes:write, not granted) is not offered" in tools_step
+    assert "crm__create_note (read)" not in tools_step
+    assert "crm__create_note (WRITE)" not in tools_step
+    assert "ticketing__get_ticket" in tools_step
+    assert "-> ok: ticket #4102" in tools_step
 
 
 def test_no_secret_is_printed_or_logged(json_run: DemoRun, text_run: DemoRun) -> None:
@@ -208,7 +291,7 @@ def test_everything_is_stopped_afterwards(json_run: DemoRun) -> None:
 def test_text_mode_prints_numbered_steps(text_run: DemoRun) -> None:
     assert text_run.code == 0
     steps = re.findall(r"^\[(\d+)\] ", text_run.output, flags=re.MULTILINE)
-    assert steps == [str(n) for n in range(1, 13)]
+    assert steps == [str(n) for n in range(1, 15)]
     for claim in (
         "ScopeDeniedError",
         "requests that reached HubSpot for it: 0",
