@@ -24,6 +24,7 @@ import asyncio
 import functools
 import json as jsonlib
 import logging
+import math
 import ssl
 import time
 import uuid
@@ -48,7 +49,7 @@ from sdk._errors import (
     VendorServerError,
     VendorTimeoutError,
 )
-from sdk._retry import RETRYABLE, RetryPolicy
+from sdk._retry import MAX_RETRY_AFTER, RETRYABLE, RetryPolicy
 
 if TYPE_CHECKING:
     import aiohttp
@@ -603,11 +604,13 @@ class VendorHttp:
             return None
         try:
             return jsonlib.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: a document nested deeper than the interpreter's recursion limit
+            # (200 KB of '[' is enough); it must not escape untyped from every operation.
             pass
         # Raised outside the except block: JSONDecodeError keeps the whole document in .doc.
         raise VendorPayloadError(
-            "the vendor's response is not valid JSON (truncated or not JSON)",
+            "the vendor's response is not valid JSON (truncated, nested too deeply, or not JSON)",
             method=response.request.method,
             path=response.request.url.path,
             status=response.status_code,
@@ -649,7 +652,7 @@ class VendorHttp:
             "request_id": self._safe_hook(self._hooks.request_id, final),
             "vendor_code": self._safe_hook(self._hooks.error_code, final),
         }
-        retry_after = self._hooks.retry_after(final) if final.status_code == 429 else None
+        retry_after = self._safe_retry_after(final) if final.status_code == 429 else None
         raise _status_error(final.status_code, retry_after, context)
 
     async def _read_limited(self, response: httpx.Response) -> bytes:
@@ -672,6 +675,20 @@ class VendorHttp:
             path=response.request.url.path,
             status=response.status_code,
         )
+
+    def _safe_retry_after(self, response: httpx.Response) -> float | None:
+        """Run the connector's ``retry_after`` hook; a hook bug must not mask the 429 itself.
+
+        An exception (a hook parsing a hostile error body) or a value that is not a finite
+        number of seconds counts as "no advice", so the retry policy's own back-off applies.
+        """
+        try:
+            value = self._hooks.retry_after(response)
+        except Exception:  # noqa: BLE001 - the rate limit is what the caller needs to see
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
 
     @staticmethod
     def _safe_hook(hook: Any, response: httpx.Response) -> str | None:
