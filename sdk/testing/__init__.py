@@ -13,6 +13,7 @@ See :mod:`sdk.testing._kit` for what each case must provide. Needs the
 
 from sdk.testing._credentials import MemoryCredentialSource, issued_canaries, make_canary
 from sdk.testing._kit import ConnectorConformance, OperationCase, PaginationCase, connector_test_class
+from sdk.testing._runtime import mock_runtime
 
 __all__ = [
     "ConnectorConformance",
@@ -22,4 +23,5 @@ __all__ = [
     "connector_test_class",
     "issued_canaries",
     "make_canary",
+    "mock_runtime",
 ]

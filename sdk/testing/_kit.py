@@ -38,7 +38,6 @@ import pytest
 import respx
 
 from sdk._audit import MemoryAuditSink
-from sdk._config import NexoraConfig
 from sdk._connector import Connector
 from sdk._conversation import Conversation
 from sdk._dispatch import dispatch
@@ -51,9 +50,8 @@ from sdk._errors import (
     VendorServerError,
 )
 from sdk._http import SAFE_METHODS
-from sdk._registry import ConnectorRegistry
-from sdk._runtime import NexoraConnect
 from sdk.testing._credentials import MemoryCredentialSource, make_canary
+from sdk.testing._runtime import mock_runtime
 from vault._credentials import Credential
 
 __all__ = ["OperationCase", "PaginationCase", "connector_test_class"]
@@ -145,29 +143,6 @@ class ConnectorConformance:
     @contextlib.asynccontextmanager
     async def _conversation(self, *, read_only: bool = False) -> AsyncIterator[tuple[Conversation, _Run]]:
         write_scopes = sorted({str(s.scope) for s in self.connector.operations.values() if s.is_write})
-        grant: dict[str, Any] = (
-            {"grant": "read-only"}
-            if read_only or not write_scopes
-            else {"grant": "scoped-write", "write_scopes": write_scopes}
-        )
-        config = NexoraConfig.parse(
-            {
-                "vault": {"address": "http://127.0.0.1:9"},
-                "tenants": {
-                    TENANT: {
-                        "integrations": {
-                            INTEGRATION: {
-                                "connector": self.connector.name,
-                                "settings": dict(self.settings),
-                                **grant,
-                            }
-                        }
-                    }
-                },
-            }
-        )
-        registry = ConnectorRegistry(discover=False)
-        registry.register(self.connector)
         run = _Run(
             router=respx.MockRouter(assert_all_called=False, assert_all_mocked=True),
             credentials=MemoryCredentialSource(),
@@ -177,12 +152,15 @@ class ConnectorConformance:
         )
         run.credentials.put(TENANT, INTEGRATION, self.credential(run.secret))
         async with (
-            NexoraConnect(
-                config,
-                transport=httpx.MockTransport(run.router.async_handler),
+            mock_runtime(
+                self.connector,
+                run.router,
+                run.credentials,
+                tenant=TENANT,
+                integration=INTEGRATION,
+                settings=self.settings,
+                write_scopes=() if read_only else write_scopes,
                 audit_sink=run.audit,
-                registry=registry,
-                credential_store=run.credentials,
             ) as nc,
             nc.conversation(tenant=TENANT, conversation_id="kit-call") as conv,
         ):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,8 +22,8 @@ import pytest
 import respx
 
 from connectors.billing.chargebee import ChargebeeConnector
-from sdk import ConnectorRegistry, NexoraConfig, NexoraConnect, VendorNotFoundError
-from sdk.testing import MemoryCredentialSource
+from sdk import NexoraConnect, VendorNotFoundError
+from sdk.testing import mock_runtime
 from tests.connectors.chargebee_cases import (
     BASE,
     CALLER_EMAIL,
@@ -57,27 +57,14 @@ def spec() -> VendorSpec:
     return VendorSpec.load("chargebee")
 
 
-@contextlib.asynccontextmanager
-async def _runtime(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                "acme": {"integrations": {"chargebee": {"connector": "chargebee", "settings": SETTINGS}}}
-            },
-        }
+def _runtime(router: respx.MockRouter) -> contextlib.AbstractAsyncContextManager[NexoraConnect]:
+    return mock_runtime(
+        ChargebeeConnector,
+        router,
+        credential("test_" + secrets.token_hex(16)),
+        settings=SETTINGS,
+        write_scopes=[],
     )
-    credentials = MemoryCredentialSource()
-    credentials.put("acme", "chargebee", credential("test_" + secrets.token_hex(16)))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(ChargebeeConnector)
-    async with NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
-        yield runtime
 
 
 async def _call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:

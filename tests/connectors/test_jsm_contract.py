@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -33,8 +33,8 @@ import pytest
 import respx
 
 from connectors.ticketing.jsm import JSMConnector
-from sdk import ConnectorRegistry, NexoraConfig, NexoraConnect
-from sdk.testing import MemoryCredentialSource
+from sdk import NexoraConnect
+from sdk.testing import mock_runtime
 from tests.connectors.jsm_cases import (
     BASE,
     CALLER_EMAIL,
@@ -127,36 +127,14 @@ def platform() -> VendorSpec:
 # --- the runtime ---------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def _runtime(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                "acme": {
-                    "integrations": {
-                        "jsm": {
-                            "connector": "jsm",
-                            "settings": SETTINGS,
-                            "grant": "scoped-write",
-                            "write_scopes": ["tickets:write", "comments:write"],
-                        }
-                    }
-                }
-            },
-        }
+def _runtime(router: respx.MockRouter) -> contextlib.AbstractAsyncContextManager[NexoraConnect]:
+    return mock_runtime(
+        JSMConnector,
+        router,
+        credential("api-token-" + secrets.token_hex(16)),
+        settings=SETTINGS,
+        write_scopes=["tickets:write", "comments:write"],
     )
-    credentials = MemoryCredentialSource()
-    credentials.put("acme", "jsm", credential("api-token-" + secrets.token_hex(16)))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(JSMConnector)
-    async with NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
-        yield runtime
 
 
 async def _call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:

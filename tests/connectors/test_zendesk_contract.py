@@ -24,8 +24,8 @@ import pytest
 import respx
 
 from connectors.ticketing.zendesk import ZendeskConnector
-from sdk import ConnectorRegistry, NexoraConfig, NexoraConnect
-from sdk.testing import MemoryCredentialSource
+from sdk import NexoraConnect
+from sdk.testing import mock_runtime
 from tests.connectors.zendesk_cases import (
     BASE,
     CALLER_EMAIL,
@@ -77,36 +77,14 @@ def router() -> respx.MockRouter:
     return respx.MockRouter(base_url=BASE, assert_all_called=True, assert_all_mocked=True)
 
 
-@contextlib.asynccontextmanager
-async def _runtime(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                "acme": {
-                    "integrations": {
-                        "zendesk": {
-                            "connector": "zendesk",
-                            "settings": SETTINGS,
-                            "grant": "scoped-write",
-                            "write_scopes": ["tickets:write", "comments:write"],
-                        }
-                    }
-                }
-            },
-        }
+def _runtime(router: respx.MockRouter) -> contextlib.AbstractAsyncContextManager[NexoraConnect]:
+    return mock_runtime(
+        ZendeskConnector,
+        router,
+        credential("api-token-" + secrets.token_hex(16)),
+        settings=SETTINGS,
+        write_scopes=["tickets:write", "comments:write"],
     )
-    credentials = MemoryCredentialSource()
-    credentials.put("acme", "zendesk", credential("api-token-" + secrets.token_hex(16)))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(ZendeskConnector)
-    async with NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
-        yield runtime
 
 
 @pytest.fixture
