@@ -1,9 +1,18 @@
 """An asyncio face on one hvac client: KV v2 reads and writes that never block the event loop.
 
-hvac is synchronous (requests), so every call runs on a small thread pool owned
-by the client. Login state lives here too: the token is obtained lazily, and a
-403 is told apart into "this token is no good" (log in again once, retry once)
-and "this token may not read that path" (a policy denial, reported as such).
+The hot path, the KV v2 read every vendor request starts with, is sent on the
+event loop itself through aiohttp (:mod:`vault._kv_reader`): no thread hop, and
+no worker thread holding the GIL while the loop waits for it. Everything else
+(logins, token lookups and renewals, writes with check-and-set, metadata)
+is hvac, which is synchronous (requests), so it runs on a small thread pool
+owned by the client; with ``async_reads=False`` reads go that way too. Both
+read paths raise the same errors for the same answers: the on-loop read turns
+what it got into the exception hvac would have raised and translates that.
+
+Login state lives here, once, for both paths: the token is obtained lazily, a
+read sends the token hvac currently holds, and a 403 is told apart into "this
+token is no good" (log in again once, retry once) and "this token may not read
+that path" (a policy denial, reported as such).
 
 Tokens that expire are kept alive in the background (see :mod:`vault._renewal`):
 renewed at two thirds of their lease, replaced by a new AppRole login once they
@@ -25,14 +34,16 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import hvac
 import hvac.exceptions
+import hvac.utils
 import requests
 import requests.adapters
 
 from sdk._errors import (
+    CredentialError,
     UsageError,
     VaultAuthError,
     VaultConflictError,
@@ -41,8 +52,13 @@ from sdk._errors import (
     VaultUnavailableError,
 )
 from vault._errors import FOREIGN_ERRORS, translate_vault_error
+from vault._kv_reader import KvAnswer, KvReader, hvac_error, load_ssl_context
 from vault._renewal import TokenLease, TokenRenewer
 from vault._settings import AppRoleAuth, TokenAuth, VaultSettings
+
+if TYPE_CHECKING:
+    import aiohttp
+    import yarl
 
 __all__ = ["SecretVersionInfo", "VaultClient", "vault_executor"]
 
@@ -71,6 +87,7 @@ def vault_executor(max_workers: int = DEFAULT_THREADS) -> ThreadPoolExecutor:
 
 
 _TOKEN_ERRORS = (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized)
+_MAX_CACHED_URLS = 4096
 # What renew-self answers for a token that is revoked, expired or not renewable.
 _NOT_RENEWABLE_ERRORS = (*_TOKEN_ERRORS, hvac.exceptions.InvalidRequest)
 # What makes upkeep try again shortly: Vault down, sealed, slow, or failing.
@@ -118,6 +135,12 @@ class VaultClient:
     hvac calls run on ``executor`` (see :func:`vault_executor`); without one the
     client makes and owns its own.
 
+    KV reads go through ``reader``, the aiohttp pool of this Vault address
+    (shared with other clients of the address; without one the client makes
+    and owns its own), on the event loop of the first read. A read from
+    another event loop, or every read with ``async_reads=False``, goes through
+    hvac on ``executor`` instead, with the same results and errors.
+
     A token with a TTL is renewed in the background while the client is in use
     (``renew_tokens=False`` turns that off, e.g. for one-shot commands); the
     renewer is one asyncio task on the loop of the client's calls, doing its
@@ -133,12 +156,25 @@ class VaultClient:
         executor: ThreadPoolExecutor | None = None,
         renew_tokens: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        async_reads: bool = True,
+        reader: KvReader | None = None,
     ) -> None:
+        if reader is not None and reader.address != settings.address:
+            raise UsageError(
+                f"the KV reader for {reader.address} cannot serve a client of {settings.address}"
+            )
         self._settings = settings
         self._explicit_token = token
         self._owns_executor = executor is None
         self._executor = executor if executor is not None else vault_executor()
         self._clock = clock
+        self._owns_reader = async_reads and reader is None
+        self._reader = (reader or KvReader(settings.address)) if async_reads else None
+        self._read_headers_base = {"X-Vault-Request": "true"}  # as hvac sends: Vault Agent's SSRF guard
+        if settings.namespace:
+            self._read_headers_base["X-Vault-Namespace"] = settings.namespace
+        self._read_timeout: aiohttp.ClientTimeout | None = None  # made on the first read (aiohttp is lazy)
+        self._urls: dict[tuple[str, int | None], yarl.URL] = {}
         session = requests.Session()
         # Proxies, netrc and CA bundles from the environment are process-wide
         # settings that would silently apply to every tenant's Vault; the
@@ -153,6 +189,8 @@ class VaultClient:
         session.mount("https://", pool)
         # token="" (not None): hvac would otherwise pick up VAULT_TOKEN or
         # ~/.vault-token, a credential this tenant was never configured with.
+        # No redirects: requests would re-send X-Vault-Token to whatever host a
+        # redirect names (it strips only Authorization); see vault._kv_reader.
         self._hvac: Any = hvac.Client(
             url=settings.address,
             token="",
@@ -160,6 +198,7 @@ class VaultClient:
             timeout=settings.timeout,
             namespace=settings.namespace,
             session=session,
+            allow_redirects=False,
         )
         self._login_lock = threading.Lock()
         self._generation = 0  # bumped by every successful login
@@ -216,15 +255,20 @@ class VaultClient:
         ``tenant`` and ``integration`` only name the secret in error messages.
         """
         where = _Where(path, tenant, integration)
-        response = await self._submit(
-            where,
-            lambda: self._hvac.secrets.kv.v2.read_secret_version(
-                path=path,
-                version=version,
-                mount_point=self._settings.mount,
-                raise_on_deleted_version=True,
-            ),
-        )
+        reader = self._reader
+        response: object
+        if reader is not None and reader.usable():
+            response = await self._read_on_loop(reader, where, path, version)
+        else:
+            response = await self._submit(
+                where,
+                lambda: self._hvac.secrets.kv.v2.read_secret_version(
+                    path=path,
+                    version=version,
+                    mount_point=self._settings.mount,
+                    raise_on_deleted_version=True,
+                ),
+            )
         body = _mapping(response, "data")
         data = body.get("data")
         metadata = _mapping(body, "metadata")
@@ -329,6 +373,8 @@ class VaultClient:
         await loop.run_in_executor(self._executor, self._revoke_own_token)
         if self._owns_executor:
             await asyncio.to_thread(self._executor.shutdown, wait=True)
+        if self._owns_reader and self._reader is not None:
+            await self._reader.aclose()
         self._hvac.token = None
         self._current_token = None
         self._hvac.adapter.close()
@@ -336,33 +382,155 @@ class VaultClient:
     # --- machinery -------------------------------------------------------------------
 
     async def _submit(self, where: _Where, call: Callable[[], _T]) -> _T:
-        if self._closed:
-            raise UsageError(f"{self!r} is closed; create a new client (or CredentialStore)")
+        self._check_open()
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self._executor, functools.partial(self._run, where, call))
+        self._keep_renewing()
+        return result
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError(f"{self!r} is closed; create a new client (or CredentialStore)")
+
+    def _keep_renewing(self) -> None:
         lease, renewer = self._lease, self._renewer
         if renewer is not None and lease is not None and not lease.abandoned and not renewer.running:
             renewer.ensure_running()
-        return result
 
     def _run(self, where: _Where, call: Callable[[], _T]) -> _T:
-        """Run ``call`` on a worker thread and translate what it raises.
+        """Run ``call`` with login and re-login on a worker thread, and translate what it raises."""
+        return self._translated(where, lambda: self._call_with_login(call))
+
+    def _translated(self, where: _Where, call: Callable[[], _T]) -> _T:
+        """Run ``call`` (on a worker thread) and translate the hvac and requests errors it raises.
 
         The SDK error is raised after the ``except`` block on purpose, so it
         carries neither ``__cause__`` nor ``__context__``: see vault._errors.
         """
         try:
-            return self._call_with_login(call)
+            result = call()
         except FOREIGN_ERRORS as exc:
-            error = translate_vault_error(
-                exc,
-                path=where.path,
-                tenant=where.tenant,
-                integration=where.integration,
-                address=self._settings.address,
-                mount=self._settings.mount,
-            )
+            error = self._translate(where, exc)
+        else:
+            if not _is_redirect(result):
+                return result
+            assert isinstance(result, requests.Response)
+            error = self._redirect_error(where, result.status_code)
         raise error
+
+    def _translate(self, where: _Where, exc: BaseException) -> VaultError | CredentialError:
+        return translate_vault_error(
+            exc,
+            path=where.path,
+            tenant=where.tenant,
+            integration=where.integration,
+            address=self._settings.address,
+            mount=self._settings.mount,
+        )
+
+    def _redirect_error(self, where: _Where, status: int) -> VaultError:
+        return VaultError(
+            f"Vault at {self._settings.address} answered the request for {where.what} with a redirect "
+            f"(HTTP {status}) to another node, typically a standby that does not forward requests to the "
+            "active node. Redirects are not followed, since that would send the Vault token to whatever "
+            "address the answer names: point this tenant's Vault address at the active node or at the "
+            "cluster's load balancer"
+        )
+
+    # --- the KV read on the event loop (see vault._kv_reader) -----------------------------
+
+    async def _read_on_loop(self, reader: KvReader, where: _Where, path: str, version: int | None) -> object:
+        """Read one KV v2 secret through aiohttp, with the login logic of :meth:`_call_with_login`.
+
+        Only what may block runs on the executor, and only when it is needed: a
+        login (no token yet, or one known to be expired: it is never sent), and
+        after a 401 or 403 the token's self-lookup and the one re-login.
+        """
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        lease = self._lease
+        if self._current_token is None or (lease is not None and lease.expired(self._clock())):
+            generation = await loop.run_in_executor(
+                self._executor, functools.partial(self._translated, where, self._ensure_logged_in)
+            )
+        else:
+            generation = self._generation
+        url = self._kv_url(path, version)
+        tls = reader.ssl_context(self._settings.verify)
+        if tls is None:
+            loaded = await loop.run_in_executor(
+                self._executor,
+                functools.partial(self._translated, where, lambda: load_ssl_context(self._settings.verify)),
+            )
+            tls = reader.remember_ssl_context(self._settings.verify, loaded)
+        timeout = self._read_timeout or self._make_read_timeout()
+        answer = await reader.get(url, self._read_headers(), client_timeout=timeout, ssl=tls)
+        if answer.token_refused:
+            # OpenBao answers 403 both for a bad token and for a policy denial;
+            # only the token's own lookup tells them apart (on the executor: hvac).
+            retry = await loop.run_in_executor(
+                self._executor,
+                functools.partial(
+                    self._translated, where, functools.partial(self._relogin_if_bad, generation)
+                ),
+            )
+            if retry:
+                answer = await reader.get(url, self._read_headers(), client_timeout=timeout, ssl=tls)
+        return self._answer_payload(where, answer, url)
+
+    def _answer_payload(self, where: _Where, answer: KvAnswer, url: yarl.URL) -> object:
+        """Return the JSON of a good answer, or raise what hvac's answer would have been translated to."""
+        failure: BaseException | None = answer.failure or hvac_error(answer, url=url.path_qs)
+        if failure is not None:
+            raise self._translate(where, failure)
+        if answer.redirected:
+            raise self._redirect_error(where, answer.status)
+        self._keep_renewing()
+        return answer.json()
+
+    def _relogin_if_bad(self, generation: int) -> bool:
+        """After a 401 or 403: True if the token was bad and a new one is in place; False if denied."""
+        if self._token_still_valid(generation):
+            return False
+        self._login_again(generation)
+        return True
+
+    def _read_headers(self) -> dict[str, str]:
+        headers = dict(self._read_headers_base)
+        token = self._current_token
+        if token:  # as hvac: no header without a token (never an empty one)
+            headers["X-Vault-Token"] = token
+        return headers
+
+    def _kv_url(self, path: str, version: int | None) -> yarl.URL:
+        """The URL hvac's ``read_secret_version`` sends, built once per path and version."""
+        key = (path, version)
+        url = self._urls.get(key)
+        if url is None:
+            import yarl
+
+            # hvac.utils.format_url quotes each part; the adapter collapses '//' and joins.
+            api_path = hvac.utils.format_url(
+                "/v1/{mount_point}/data/{path}", mount_point=self._settings.mount, path=path
+            )
+            while "//" in api_path:
+                api_path = api_path.replace("//", "/")
+            query = "" if version is None else f"?version={int(version)}"
+            url = yarl.URL(f"{self._settings.address.rstrip('/')}/{api_path.strip('/')}{query}", encoded=True)
+            if len(self._urls) >= _MAX_CACHED_URLS:
+                self._urls.clear()
+            self._urls[key] = url
+        return url
+
+    def _make_read_timeout(self) -> aiohttp.ClientTimeout:
+        import aiohttp
+
+        # requests' timeout=t: t to connect, and t of silence at most while reading.
+        timeout = self._settings.timeout
+        self._read_timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=timeout, sock_read=timeout
+        )
+        return self._read_timeout
 
     def _call_with_login(self, call: Callable[[], _T]) -> _T:
         generation = self._ensure_logged_in()
@@ -406,7 +574,9 @@ class VaultClient:
             self._hvac.auth.token.lookup_self()
         except _TOKEN_ERRORS:
             return False
-        return True
+        # A login that finished meanwhile means the lookup may have sent the new
+        # token, whose validity says nothing about the refused one: retry with it.
+        return generation == self._generation
 
     def _login_again(self, generation: int) -> None:
         with self._login_lock:
@@ -562,6 +732,8 @@ class VaultClient:
                     f"enabled at {auth.mount_point!r}"
                 )
         else:
+            if _is_redirect(response):
+                raise self._redirect_error(_Where(where), response.status_code)
             login = _mapping(response, "auth")
             token = login.get("client_token")
             if isinstance(token, str) and token:
@@ -597,6 +769,11 @@ class VaultClient:
             f"Vault at {self._settings.address} answered for path {where.path!r} with an unexpected shape; "
             f"check that {self._settings.mount!r} is a KV version 2 mount"
         )
+
+
+def _is_redirect(result: object) -> bool:
+    """Whether hvac handed back a 3xx answer (it does not follow them: see VaultClient.__init__)."""
+    return isinstance(result, requests.Response) and 300 <= result.status_code < 400
 
 
 def _mapping(value: object, key: str | None = None) -> Mapping[str, object]:
