@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -49,13 +49,14 @@ from tests.connectors.jsm_cases import (
     credential,
     fixture,
 )
-from tests.contracts._openapi_core_glue import build_openapi
 from tests.contracts.openapi_contract import (
     VendorSpec,
     assert_response_valid,
     find_operation,
+    only_path,
     request_errors,
     response_errors,
+    spec_from_document,
     vendor_specs_dir,
 )
 
@@ -76,42 +77,13 @@ PLATFORM_OPERATIONS = {"searchAndReconsileIssuesUsingJql"}
 # --- documents -----------------------------------------------------------------------------------
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            yield ref
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
-
-
-def _only_path(document: Mapping[str, Any], path: str) -> dict[str, Any]:
-    """Keep one path of a document and the component schemas it references, transitively."""
-    schemas = document["components"]["schemas"]
-    keep: dict[str, Any] = {}
-    pending = list(_refs(document["paths"][path]))
-    while pending:
-        name = pending.pop().rsplit("/", 1)[-1]
-        if name not in keep:
-            keep[name] = schemas[name]
-            pending.extend(_refs(schemas[name]))
-    return {
-        **{key: value for key, value in document.items() if key not in ("paths", "components")},
-        "paths": {path: document["paths"][path]},
-        "components": {"schemas": keep, "securitySchemes": document["components"]["securitySchemes"]},
-    }
-
-
 @cache
 def _platform() -> VendorSpec:
     path = vendor_specs_dir() / PLATFORM_FILE
     if not path.is_file():
         pytest.skip(f"the Jira Cloud platform document is not at {path}")
-    document = _only_path(json.loads(path.read_bytes()), SEARCH_PATH)
-    return VendorSpec(name="jira-cloud", path=path, document=document, openapi=build_openapi(document))
+    document = only_path(json.loads(path.read_bytes()), SEARCH_PATH)
+    return spec_from_document("jira-cloud", path, document)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ helper when it loads either Stripe document (``_strict_nullable``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -26,13 +26,14 @@ import respx
 
 from sdk import VendorError
 from tests.connectors import stripe_cases as sc
-from tests.contracts._openapi_core_glue import build_openapi
 from tests.contracts.openapi_contract import (
     ContractRecorder,
     VendorSpec,
     assert_request_valid,
     assert_response_valid,
     find_operation,
+    only_path,
+    spec_from_document,
 )
 from tests.sdk.fakes import make_secret
 
@@ -50,42 +51,6 @@ EXPECTED_OPERATIONS = {
 # --- specs -------------------------------------------------------------------------------------
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            yield ref
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
-
-
-def _only_path(document: Mapping[str, Any], path: str) -> dict[str, Any]:
-    """Keep one path of a document and the component schemas it references, transitively."""
-    schemas = document["components"]["schemas"]
-    keep: dict[str, Any] = {}
-    pending = list(_refs(document["paths"][path]))
-    while pending:
-        name = pending.pop().rsplit("/", 1)[-1]
-        if name not in keep:
-            keep[name] = schemas[name]
-            pending.extend(_refs(schemas[name]))
-    return {
-        **{key: value for key, value in document.items() if key not in ("paths", "components")},
-        "paths": {path: document["paths"][path]},
-        "components": {
-            "schemas": keep,
-            "securitySchemes": document["components"]["securitySchemes"],
-        },
-    }
-
-
-def _rebuilt(spec: VendorSpec, document: dict[str, Any]) -> VendorSpec:
-    return VendorSpec(name=spec.name, path=spec.path, document=document, openapi=build_openapi(document))
-
-
 @cache
 def _subset() -> VendorSpec:
     return VendorSpec.load("stripe")
@@ -94,7 +59,7 @@ def _subset() -> VendorSpec:
 @cache
 def _send_only() -> VendorSpec:
     spec = VendorSpec.load("stripe-full")
-    return _rebuilt(spec, _only_path(spec.document, SEND_PATH))
+    return spec_from_document(spec.name, spec.path, only_path(spec.document, SEND_PATH))
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from vault import find_bao_binary
+from vault.devserver import _free_port_pair  # the same adjacent API/cluster port pair
 
 __all__ = ["RestartableOpenBao"]
 
@@ -49,22 +49,6 @@ api_addr     = "http://127.0.0.1:{port}"
 cluster_addr = "http://127.0.0.1:{cluster_port}"
 ui           = false
 """
-
-
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = int(first.getsockname()[1])
-            if port >= 65535:
-                continue
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no two adjacent free loopback ports")
 
 
 class RestartableOpenBao:
