@@ -24,7 +24,7 @@ from vault._errors import translate_vault_error
 from vault._lease import LocalRefreshLocks, LockStats, RefreshLocks, VaultRefreshLocks
 from vault._oauth import AccessToken, OAuthTokenSource, TokenEndpoint, TokenStats
 from vault._paths import credential_path, refresh_lock_path, tenant_policy_hcl
-from vault._settings import REGIONS, AppRoleAuth, TokenAuth, VaultSettings
+from vault._settings import REGIONS, AppRoleAuth, JwtAuth, TokenAuth, VaultSettings
 from vault._store import CredentialStore
 from vault.devserver import OpenBaoDevServer, find_bao_binary
 
@@ -45,6 +45,7 @@ __all__ = [
     "VaultSettings",
     "TokenAuth",
     "AppRoleAuth",
+    "JwtAuth",
     "REGIONS",
     # OAuth: access tokens in memory, refresh tokens written back, refreshes serialised
     "OAuthTokenSource",

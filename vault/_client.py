@@ -41,6 +41,7 @@ import hvac.exceptions
 import hvac.utils
 import requests
 import requests.adapters
+from pydantic import SecretStr
 
 from sdk._errors import (
     CredentialError,
@@ -54,7 +55,7 @@ from sdk._errors import (
 from vault._errors import FOREIGN_ERRORS, translate_vault_error
 from vault._kv_reader import KvAnswer, KvReader, hvac_error, load_ssl_context
 from vault._renewal import TokenLease, TokenRenewer
-from vault._settings import AppRoleAuth, TokenAuth, VaultSettings
+from vault._settings import AppRoleAuth, JwtAuth, TokenAuth, VaultSettings
 
 if TYPE_CHECKING:
     import aiohttp
@@ -164,7 +165,9 @@ class VaultClient:
                 f"the KV reader for {reader.address} cannot serve a client of {settings.address}"
             )
         self._settings = settings
-        self._explicit_token = token
+        # Tokens are held as SecretStr (masked in repr, str and logs, S3) and unwrapped only
+        # where they are sent; hvac keeps its own plain copy, in its adapter.
+        self._explicit_token = SecretStr(token) if token is not None else None
         self._owns_executor = executor is None
         self._executor = executor if executor is not None else vault_executor()
         self._clock = clock
@@ -181,7 +184,8 @@ class VaultClient:
         # tenant's settings are the only source of truth. It also saves the
         # per-request environment lookups requests does otherwise.
         session.trust_env = False
-        session.verify = settings.verify
+        session.verify = settings.tls_verify
+        session.cert = settings.tls_client_cert
         # Room for one kept-alive connection per thread of any sensible pool;
         # urllib3 opens connections on demand, so the size costs nothing idle.
         pool = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=_MAX_CONNECTIONS)
@@ -194,7 +198,8 @@ class VaultClient:
         self._hvac: Any = hvac.Client(
             url=settings.address,
             token="",
-            verify=settings.verify,
+            verify=settings.tls_verify,
+            cert=settings.tls_client_cert,
             timeout=settings.timeout,
             namespace=settings.namespace,
             session=session,
@@ -202,7 +207,7 @@ class VaultClient:
         )
         self._login_lock = threading.Lock()
         self._generation = 0  # bumped by every successful login
-        self._current_token: str | None = None
+        self._current_token: SecretStr | None = None
         self._owns_token = False  # True when the token came from our own login
         self._lease: TokenLease | None = None  # None: no token yet, or one that never expires
         self._renewer = (
@@ -304,7 +309,7 @@ class VaultClient:
         except VaultPermissionError:
             # The generic denial names the read capability; a write needs more.
             failure = VaultPermissionError(
-                f"Vault at {self._settings.address} denied writing the credential of {where.what} "
+                f"Vault at {self._vault_name} denied writing the credential of {where.what} "
                 f"({self._settings.mount}/data/{path}): the token may not create or update it. Writing "
                 "keys needs the tenant's admin token, with the policy vault.tenant_policy_hcl(tenant, "
                 "settings, write=True); the voice agent's read-only token cannot write"
@@ -343,7 +348,7 @@ class VaultClient:
             )
         except VaultPermissionError:
             denied = VaultPermissionError(
-                f"Vault at {self._settings.address} denied listing the versions of the credential of "
+                f"Vault at {self._vault_name} denied listing the versions of the credential of "
                 f"{where.what}: the token needs read on {self._settings.mount}/metadata/{path} "
                 "(vault.tenant_policy_hcl grants it)"
             )
@@ -411,6 +416,12 @@ class VaultClient:
             result = call()
         except FOREIGN_ERRORS as exc:
             error = self._translate(where, exc)
+        except OSError:
+            # requests raises a bare OSError, naming the path, for a CA bundle or client
+            # certificate file that does not exist: a TLS setting to fix, reported as such.
+            error = self._translate(
+                where, requests.exceptions.SSLError("a TLS file named by the settings could not be loaded")
+            )
         else:
             if not _is_redirect(result):
                 return result
@@ -418,19 +429,32 @@ class VaultClient:
             error = self._redirect_error(where, result.status_code)
         raise error
 
+    @property
+    def _vault_name(self) -> str:
+        """The Vault as error messages name it: its address, and the namespace if there is one."""
+        namespace = self._settings.namespace
+        address = self._settings.address
+        return f"{address} (namespace {namespace!r})" if namespace else address
+
     def _translate(self, where: _Where, exc: BaseException) -> VaultError | CredentialError:
-        return translate_vault_error(
+        error = translate_vault_error(
             exc,
             path=where.path,
             tenant=where.tenant,
             integration=where.integration,
-            address=self._settings.address,
+            address=self._vault_name,
             mount=self._settings.mount,
         )
+        if self._settings.namespace and type(error) is VaultPermissionError:
+            error = VaultPermissionError(
+                f"{error}; a token works only in the namespace it was issued in and those below it, "
+                "so a token of another namespace (another tenant's) is refused here"
+            )
+        return error
 
     def _redirect_error(self, where: _Where, status: int) -> VaultError:
         return VaultError(
-            f"Vault at {self._settings.address} answered the request for {where.what} with a redirect "
+            f"Vault at {self._vault_name} answered the request for {where.what} with a redirect "
             f"(HTTP {status}) to another node, typically a standby that does not forward requests to the "
             "active node. Redirects are not followed, since that would send the Vault token to whatever "
             "address the answer names: point this tenant's Vault address at the active node or at the "
@@ -456,13 +480,14 @@ class VaultClient:
         else:
             generation = self._generation
         url = self._kv_url(path, version)
-        tls = reader.ssl_context(self._settings.verify)
+        tls_key = (self._settings.tls_verify, self._settings.tls_client_cert)
+        tls = reader.ssl_context(tls_key)
         if tls is None:
             loaded = await loop.run_in_executor(
                 self._executor,
-                functools.partial(self._translated, where, lambda: load_ssl_context(self._settings.verify)),
+                functools.partial(self._translated, where, lambda: load_ssl_context(*tls_key)),
             )
-            tls = reader.remember_ssl_context(self._settings.verify, loaded)
+            tls = reader.remember_ssl_context(tls_key, loaded)
         timeout = self._read_timeout or self._make_read_timeout()
         answer = await reader.get(url, self._read_headers(), client_timeout=timeout, ssl=tls)
         if answer.token_refused:
@@ -498,8 +523,8 @@ class VaultClient:
     def _read_headers(self) -> dict[str, str]:
         headers = dict(self._read_headers_base)
         token = self._current_token
-        if token:  # as hvac: no header without a token (never an empty one)
-            headers["X-Vault-Token"] = token
+        if token is not None and token.get_secret_value():  # as hvac: never an empty header
+            headers["X-Vault-Token"] = token.get_secret_value()
         return headers
 
     def _kv_url(self, path: str, version: int | None) -> yarl.URL:
@@ -557,7 +582,7 @@ class VaultClient:
 
     def _replace_expired_locked(self) -> None:
         """Take up a new token before a request, because the current one is known to be expired."""
-        if self._uses_configured_token() and self._configured_token() == self._current_token:
+        if self._uses_configured_token() and _same(self._configured_token(), self._current_token):
             raise VaultAuthError(
                 f"the Vault token for {self._settings.address} has expired: it reached its maximum TTL "
                 f"or was not renewable, so it could not be renewed any more; {self._token_remedy()}"
@@ -584,7 +609,7 @@ class VaultClient:
                 return
             stale = self._current_token
             self._login_locked()
-            if self._current_token == stale:
+            if _same(self._current_token, stale):
                 raise VaultAuthError(
                     f"the Vault token for {self._settings.address} expired or was revoked; "
                     f"{self._token_remedy()}"
@@ -594,16 +619,17 @@ class VaultClient:
         auth = self._settings.auth
         started = self._clock()
         login: Mapping[str, object] | None = None
+        token: SecretStr
         if self._explicit_token is not None and self._generation == 0:
             token, owned = self._explicit_token, False
         elif isinstance(auth, TokenAuth):
             token, owned = self._configured_token(), False
         else:
-            (token, login), owned = self._approle_login(auth), True
+            (token, login), owned = self._method_login(auth), True
         # The old token, if ours, is left to expire rather than revoked: requests
         # in flight on other threads may still carry it, and it has at most a
         # third of its last lease left.
-        self._hvac.token = token
+        self._hvac.token = token.get_secret_value()
         self._current_token = token
         self._owns_token = owned
         self._generation += 1
@@ -627,10 +653,10 @@ class VaultClient:
         """Whether new tokens come from the settings' token source (or the caller) rather than a login."""
         return isinstance(self._settings.auth, TokenAuth)
 
-    def _configured_token(self) -> str:
+    def _configured_token(self) -> SecretStr:
         auth = self._settings.auth
         assert isinstance(auth, TokenAuth)
-        return self._explicit_token or _read_token(auth)
+        return self._explicit_token or SecretStr(_read_token(auth))
 
     # --- keeping the token alive (runs on the executor, see vault._renewal) -----------
 
@@ -698,7 +724,7 @@ class VaultClient:
             )
             return
         token = self._configured_token()
-        if token != self._current_token:
+        if not _same(token, self._current_token):
             self._login_locked()  # an operator (or Vault Agent) provided a new token meanwhile
             return
         lease = self._lease
@@ -711,25 +737,35 @@ class VaultClient:
             self._token_remedy(),
         )
 
-    def _approle_login(self, auth: AppRoleAuth) -> tuple[str, Mapping[str, object]]:
-        """Log in and return the token with the ``auth`` block of the answer (its lease)."""
-        secret_id = _read_secret_id(auth)
+    def _method_login(self, auth: AppRoleAuth | JwtAuth) -> tuple[SecretStr, Mapping[str, object]]:
+        """Log in and return the token with the ``auth`` block of the answer (its lease).
+
+        The login secret (AppRole secret id, or the workload's JWT) is read from
+        its source at every login and not kept: a rotated one is picked up.
+        """
         where = f"auth/{auth.mount_point}/login"
         try:
-            response = self._hvac.auth.approle.login(
-                role_id=auth.role_id, secret_id=secret_id, mount_point=auth.mount_point, use_token=False
-            )
+            if isinstance(auth, JwtAuth):
+                jwt = SecretStr(_read_file(auth.token_file, "workload identity JWT"))
+                response = self._hvac.auth.jwt.jwt_login(
+                    role=auth.role, jwt=jwt.get_secret_value(), path=auth.mount_point, use_token=False
+                )
+            else:
+                secret_id = _read_secret_id(auth)
+                response = self._hvac.auth.approle.login(
+                    role_id=auth.role_id, secret_id=secret_id, mount_point=auth.mount_point, use_token=False
+                )
         except FOREIGN_ERRORS as exc:
             error = translate_vault_error(
-                exc, path=where, tenant=None, integration=None, address=self._settings.address
+                exc, path=where, tenant=None, integration=None, address=self._vault_name
             )
             # Unreachable, sealed, slow or rate-limited: Vault's state, reported
             # as such. Anything else means these login credentials were refused.
             if not isinstance(error, VaultUnavailableError):
                 error = VaultAuthError(
-                    f"AppRole login at {where!r} on Vault at {self._settings.address} failed; "
-                    f"check role_id and {_secret_id_source(auth)}, and that the AppRole auth method is "
-                    f"enabled at {auth.mount_point!r}"
+                    f"{_method_name(auth)} login at {where!r} on Vault at {self._vault_name} failed; "
+                    f"{_login_remedy(auth)}, and that the {_method_name(auth)} auth method is enabled at "
+                    f"{auth.mount_point!r}"
                 )
         else:
             if _is_redirect(response):
@@ -737,9 +773,9 @@ class VaultClient:
             login = _mapping(response, "auth")
             token = login.get("client_token")
             if isinstance(token, str) and token:
-                return token, login
+                return SecretStr(token), login
             error = VaultAuthError(
-                f"AppRole login at {where!r} on Vault at {self._settings.address} gave no token"
+                f"{_method_name(auth)} login at {where!r} on Vault at {self._vault_name} gave no token"
             )
         raise error
 
@@ -750,7 +786,7 @@ class VaultClient:
         if isinstance(auth, TokenAuth):
             source = f"the file {auth.token_file!r}" if auth.token_file else f"${auth.token_env}"
             return f"put a valid token in {source}"
-        return f"check role_id and {_secret_id_source(auth)}"
+        return _login_remedy(auth)
 
     def _revoke_own_token(self) -> None:
         # Under the login lock: an upkeep still running on another thread
@@ -766,7 +802,7 @@ class VaultClient:
 
     def _shape_error(self, where: _Where) -> VaultError:
         return VaultError(
-            f"Vault at {self._settings.address} answered for path {where.path!r} with an unexpected shape; "
+            f"Vault at {self._vault_name} answered for path {where.path!r} with an unexpected shape; "
             f"check that {self._settings.mount!r} is a KV version 2 mount"
         )
 
@@ -834,6 +870,26 @@ def _read_secret_id(auth: AppRoleAuth) -> str | None:
             raise VaultAuthError(f"no AppRole secret id: set the environment variable {auth.secret_id_env}")
         return secret_id
     return None
+
+
+def _same(first: SecretStr | None, second: SecretStr | None) -> bool:
+    """Whether two tokens are the same token (None only equals None)."""
+    if first is None or second is None:
+        return first is second
+    return first.get_secret_value() == second.get_secret_value()
+
+
+def _method_name(auth: AppRoleAuth | JwtAuth) -> str:
+    return "JWT" if isinstance(auth, JwtAuth) else "AppRole"
+
+
+def _login_remedy(auth: AppRoleAuth | JwtAuth) -> str:
+    if isinstance(auth, JwtAuth):
+        return (
+            f"check role {auth.role!r}, that {auth.token_file!r} holds a current JWT whose issuer, "
+            "audience and signing key the role accepts"
+        )
+    return f"check role_id and {_secret_id_source(auth)}"
 
 
 def _secret_id_source(auth: AppRoleAuth) -> str:

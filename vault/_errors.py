@@ -151,8 +151,9 @@ _REQUESTS_ERRORS: tuple[tuple[type[BaseException], _Factory], ...] = (
     (
         requests.exceptions.SSLError,
         lambda c: VaultError(
-            f"TLS with Vault at {c.address} failed for {c.what}; check the tenant's 'verify' "
-            "setting points at the CA bundle that signed Vault's certificate"
+            f"TLS with Vault at {c.address} failed for {c.what}; check that the tenant's 'ca_cert' "
+            "(or 'verify') names the CA bundle that signed Vault's certificate, and, if Vault requires "
+            "client certificates, that 'client_cert' and 'client_key' name one its CA accepts"
         ),
     ),
     (
@@ -201,7 +202,22 @@ def _detail(exc: BaseException) -> str:
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
 
 
+# A KV v2 mount answers 400 with this while a node that just became active checks the mount's
+# format: after a failover, and for a few seconds after the mount was enabled. Vault says it "will
+# resume service", so it is an unavailable Vault (retried within failover_wait), not a bad request.
+_KV_UPGRADING = "Waiting for the primary to upgrade from non-versioned to versioned data"
+
+
+def _kv_upgrading(c: _Context) -> VaultError:
+    return VaultUnavailableError(
+        f"Vault at {c.address} is briefly unavailable for {c.what}: the KV mount is being checked by a "
+        "node that just became active (after a failover, or just after the mount was enabled); retry shortly"
+    )
+
+
 def _factory_for(exc: BaseException) -> _Factory:
+    if isinstance(exc, hvac.exceptions.InvalidRequest) and _KV_UPGRADING in _detail(exc):
+        return _kv_upgrading
     if isinstance(exc, hvac.exceptions.VaultError):
         for cls in type(exc).__mro__:
             if cls in _HVAC_ERRORS:

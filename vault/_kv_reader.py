@@ -63,6 +63,7 @@ __all__ = [
     "KvAnswer",
     "KvReader",
     "hvac_error",
+    "TlsKey",
     "load_ssl_context",
     "transport_failure",
 ]
@@ -191,25 +192,50 @@ def transport_failure(exc: BaseException) -> requests.exceptions.RequestExceptio
 # --- TLS --------------------------------------------------------------------------------------------
 
 
-def load_ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
-    """Return what aiohttp's ``ssl=`` needs for the tenant's ``verify`` setting, as ``requests`` reads it.
+TlsKey = tuple[bool | str, tuple[str, str] | str | None]
+"""A TLS setting as ``requests`` takes it: (``verify``, ``cert``)."""
 
-    Loading a CA bundle reads files, so callers run this off the event loop.
-    A path that cannot be loaded raises ``requests.exceptions.SSLError``: the
-    read then fails with the TLS error that names the ``verify`` setting.
+
+def load_ssl_context(verify: bool | str, cert: tuple[str, str] | str | None = None) -> ssl.SSLContext | bool:
+    """Return what aiohttp's ``ssl=`` needs for ``verify`` and ``cert``, as ``requests`` reads them.
+
+    ``verify`` is the CA setting (``True``, ``False`` or a bundle path) and
+    ``cert`` the client certificate for mutual TLS: a file holding certificate
+    and key, or a (certificate, key) pair. Loading reads files, so callers run
+    this off the event loop. A file that cannot be loaded raises
+    ``requests.exceptions.SSLError`` naming the setting, never the file's content.
     """
-    if verify is False:
-        return False
     try:
-        if verify is True:
+        if verify is False:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            if cert is None:
+                return False
+        elif verify is True:
             import certifi  # requests' own default bundle (trust_env is off: no REQUESTS_CA_BUNDLE)
 
-            return ssl.create_default_context(cafile=certifi.where())
-        if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
-        return ssl.create_default_context(cafile=verify)
+            context = ssl.create_default_context(cafile=certifi.where())
+        elif os.path.isdir(verify):
+            context = ssl.create_default_context(capath=verify)
+        else:
+            context = ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError):
-        failure = requests.exceptions.SSLError("the CA bundle named by 'verify' could not be loaded")
+        failure = requests.exceptions.SSLError(
+            "the CA bundle named by 'ca_cert' or 'verify' could not be loaded"
+        )
+    else:
+        if cert is None:
+            return context
+        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError):
+            failure = requests.exceptions.SSLError(
+                "the client certificate named by 'client_cert' and 'client_key' could not be loaded"
+            )
+        else:
+            return context
     raise failure
 
 
@@ -239,7 +265,7 @@ class KvReader:
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ssl: dict[bool | str, ssl.SSLContext | bool] = {}
+        self._ssl: dict[TlsKey, ssl.SSLContext | bool] = {}
         self._inflight = 0
         self._drained: asyncio.Event | None = None
         self._closed = False
@@ -255,8 +281,10 @@ class KvReader:
         """Whether a read from the running event loop can go through this pool."""
         return not self._closed and (self._loop is None or self._loop is asyncio.get_running_loop())
 
-    def ssl_context(self, verify: bool | str) -> ssl.SSLContext | bool | None:
-        """The loaded TLS setting for ``verify``, or None if it still has to be loaded (off the loop).
+    def ssl_context(self, key: TlsKey) -> ssl.SSLContext | bool | None:
+        """The loaded TLS setting for ``key`` (verify, cert), or None if it is not loaded yet.
+
+        Loading reads files, so it happens off the loop (:func:`load_ssl_context`).
 
         One context per setting, shared by every client of this address: aiohttp
         pools connections by context, so a context per client would mean a pool
@@ -264,13 +292,11 @@ class KvReader:
         """
         if self.address.startswith("http://"):
             return True  # plain HTTP: nothing to verify, and one pool key for every client
-        return self._ssl.get(verify)
+        return self._ssl.get(key)
 
-    def remember_ssl_context(
-        self, verify: bool | str, context: ssl.SSLContext | bool
-    ) -> ssl.SSLContext | bool:
-        """Keep ``context`` for ``verify`` unless another read loaded one first; return the one kept."""
-        return self._ssl.setdefault(verify, context)
+    def remember_ssl_context(self, key: TlsKey, context: ssl.SSLContext | bool) -> ssl.SSLContext | bool:
+        """Keep ``context`` for ``key`` unless another read loaded one first; return the one kept."""
+        return self._ssl.setdefault(key, context)
 
     def _open(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
         import aiohttp

@@ -7,13 +7,25 @@ can be shared, diffed and logged without leaking anything (S3).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-__all__ = ["REGIONS", "AppRoleAuth", "TokenAuth", "VaultSettings"]
+__all__ = [
+    "KUBERNETES_TOKEN_FILE",
+    "REGIONS",
+    "AppRoleAuth",
+    "JwtAuth",
+    "TokenAuth",
+    "VaultSettings",
+    "is_loopback_host",
+]
+
+KUBERNETES_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path
+"""Where Kubernetes mounts a pod's (projected, rotating) service-account token."""
 
 REGIONS: frozenset[str] = frozenset({"nz", "au", "us", "uk", "eu"})
 """Region codes a tenant or a Vault may be placed in (New Zealand is the default)."""
@@ -80,12 +92,60 @@ class AppRoleAuth(_Frozen):
         return value
 
 
+class JwtAuth(_Frozen):
+    """Log in with a signed JWT the platform gives the workload (Kubernetes, cloud workload identity).
+
+    The JWT is read from ``token_file`` at each login, never kept: a projected
+    Kubernetes service-account token is rotated in place by the kubelet, so the
+    file always holds the current one. Vault's ``jwt`` auth method at
+    ``mount_point`` checks its signature and claims against ``role``; the token
+    it issues is renewed, and replaced by a new login, as an AppRole token is.
+    """
+
+    method: Literal["jwt"] = "jwt"
+    role: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
+    token_file: str = Field(default=KUBERNETES_TOKEN_FILE, min_length=1)
+    mount_point: str = "jwt"
+
+    @field_validator("mount_point")
+    @classmethod
+    def _check_mount(cls, value: str) -> str:
+        if not _SEGMENTS.fullmatch(value):
+            raise ValueError("must be a Vault mount path such as 'jwt' or 'kubernetes-jwt'")
+        return value
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost``, 127.0.0.0/8 or ::1."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a name such as 127.0.0.1.example.com resolves wherever DNS says
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return (mapped or ip).is_loopback
+
+
 class VaultSettings(_Frozen):
     """Where one tenant's credentials live and how to reach them.
 
     Frozen and hashable: tenants whose settings are equal share one client.
+
+    The address must be ``https://`` unless it is on loopback (a local dev
+    server, or a Vault Agent sidecar): a Vault token sent over plain HTTP can be
+    read by anyone on the path. ``allow_plain_http`` opts out, visibly (the
+    doctor reports it). It is declared before ``address`` so that the address
+    check can see it, and name ``address`` as the key to fix.
+
+    TLS: ``ca_cert`` is the CA bundle the server's certificate must chain to
+    (``verify`` may name one as well, or be ``false``; not both), and
+    ``client_cert`` (with ``client_key`` unless the file holds both) is the
+    client certificate for a listener that requires mutual TLS.
     """
 
+    allow_plain_http: bool = False
     address: str
     namespace: str | None = None
     mount: str = "secret"
@@ -93,11 +153,39 @@ class VaultSettings(_Frozen):
     region: str = "nz"
     timeout: float = Field(default=2.0, gt=0, le=60)
     verify: bool | str = True
-    auth: Annotated[TokenAuth | AppRoleAuth, Field(discriminator="method")] = Field(default_factory=TokenAuth)
+    ca_cert: str | None = Field(default=None, min_length=1)
+    client_cert: str | None = Field(default=None, min_length=1)
+    client_key: str | None = Field(default=None, min_length=1)
+    auth: Annotated[TokenAuth | AppRoleAuth | JwtAuth, Field(discriminator="method")] = Field(
+        default_factory=TokenAuth
+    )
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """What ``requests``' ``verify`` takes: the CA bundle path, or whether to verify with the default."""
+        return self.ca_cert if self.ca_cert is not None else self.verify
+
+    @property
+    def tls_client_cert(self) -> tuple[str, str] | str | None:
+        """What ``requests``' ``cert`` takes: the client certificate (and key) files, if any."""
+        if self.client_cert is None:
+            return None
+        return (self.client_cert, self.client_key) if self.client_key else self.client_cert
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> VaultSettings:
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key needs client_cert (the certificate the key belongs to)")
+        if self.ca_cert is not None and self.verify is not True:
+            raise ValueError(
+                "set either ca_cert or verify, not both: ca_cert names the CA bundle, "
+                "verify = false turns verification off"
+            )
+        return self
 
     @field_validator("address")
     @classmethod
-    def _check_address(cls, value: str) -> str:
+    def _check_address(cls, value: str, info: ValidationInfo) -> str:
         try:
             parts = urllib.parse.urlsplit(value)
             parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -113,6 +201,16 @@ class VaultSettings(_Frozen):
             or parts.fragment
         ):
             raise ValueError("must be an http(s) URL of the Vault server such as https://vault.example:8200")
+        if (
+            parts.scheme == "http"
+            and not is_loopback_host(parts.hostname)
+            and info.data.get("allow_plain_http") is not True
+        ):
+            raise ValueError(
+                "is plain http:// to a Vault that is not on loopback, so the Vault token and every key "
+                "would cross the network readable; use https:// (with ca_cert if the CA is private), or, "
+                "only on a network path you trust, set allow_plain_http = true next to this address"
+            )
         return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("mount")

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import hashlib
 import math
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from sdk._errors import (
     ResidencyError,
     UnknownTenantError,
     UsageError,
+    VaultUnavailableError,
 )
 from sdk._ids import validate_id
 from vault._client import DEFAULT_THREADS, SecretVersionInfo, VaultClient, vault_executor
@@ -35,6 +37,17 @@ from vault._settings import REGIONS, VaultSettings
 __all__ = ["CredentialStore"]
 
 _Key = tuple[str, str]
+_FIRST_RETRY_DELAY = 0.05
+_MAX_RETRY_DELAY = 0.5
+
+
+def _call_time_left() -> float | None:
+    """Seconds left before the running operation's deadline, if a read happens inside one."""
+    # Imported here: sdk's modules import this one, so sdk._context cannot be imported at its top.
+    from sdk._context import current_call
+
+    call = current_call.get()
+    return None if call is None else call.remaining()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +76,13 @@ class CredentialStore:
     AppRole login when they cannot be renewed any more (see
     :class:`~vault.VaultClient`); ``renew_tokens=False`` leaves them alone, for
     short-lived processes such as a CLI command.
+
+    ``failover_wait`` is how many seconds a read keeps retrying while Vault is
+    unavailable (connection refused or cut, 5xx, sealed, no active node): the
+    time a highly available cluster takes to elect a new active node (under
+    10 s for OpenBao's Raft on loopback, docs/scaling.md). It never outlasts
+    the running operation's deadline; the default ``0`` fails at once, as a
+    single-node Vault that is down will not come back within a call.
     """
 
     def __init__(
@@ -73,9 +93,13 @@ class CredentialStore:
         threads_per_vault: int = DEFAULT_THREADS,
         renew_tokens: bool = True,
         async_reads: bool = True,
+        failover_wait: float = 0.0,
     ) -> None:
         if not (math.isfinite(max_staleness) and max_staleness >= 0):
             raise ConfigurationError("max_staleness must be a finite number of seconds, 0 or more")
+        if not (math.isfinite(failover_wait) and failover_wait >= 0):
+            raise ConfigurationError("failover_wait must be a finite number of seconds, 0 or more")
+        self._failover_wait = failover_wait
         if threads_per_vault < 1:
             raise ConfigurationError("threads_per_vault must be at least 1")
         self._max_staleness = max_staleness
@@ -94,6 +118,8 @@ class CredentialStore:
         self._closed = False
         self.reads: int = 0
         """How many secret reads this store has sent to Vault (for tests and benchmarks)."""
+        self.failover_retries: int = 0
+        """How many reads were sent again because Vault was unavailable (see ``failover_wait``)."""
 
     def __repr__(self) -> str:
         return f"CredentialStore(tenants={len(self._tenants)}, max_staleness={self._max_staleness})"
@@ -312,6 +338,30 @@ class CredentialStore:
         return tenant, integration, entry
 
     async def _read(
+        self, entry: _Tenant, tenant: str, integration: str, *, version: int | None
+    ) -> CredentialLease:
+        """Read once, or, with ``failover_wait``, until Vault answers or the wait (or deadline) is over."""
+        if self._failover_wait <= 0:
+            return await self._read_once(entry, tenant, integration, version=version)
+        give_up = time.monotonic() + self._failover_wait
+        remaining = _call_time_left()
+        if remaining is not None:
+            give_up = min(give_up, time.monotonic() + remaining)
+        delay = _FIRST_RETRY_DELAY
+        while True:
+            try:
+                return await self._read_once(entry, tenant, integration, version=version)
+            except VaultUnavailableError:
+                # Jittered, so that every conversation of every replica does not hit the new
+                # active node in the same millisecond.
+                pause = delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
+                if time.monotonic() + pause >= give_up:
+                    raise
+            self.failover_retries += 1
+            await asyncio.sleep(pause)
+            delay = min(delay * 2, _MAX_RETRY_DELAY)
+
+    async def _read_once(
         self, entry: _Tenant, tenant: str, integration: str, *, version: int | None
     ) -> CredentialLease:
         path = credential_path(entry.settings, tenant, integration)

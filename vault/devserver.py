@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -76,10 +77,16 @@ class OpenBaoDevServer:
     """A running ``bao server -dev`` on 127.0.0.1 with a random root token.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
+    ``config_files`` are added with ``-config``: dev mode keeps its own plain
+    loopback listener (used to tell when the server is ready) and serves the
+    listeners they declare as well, e.g. a TLS listener for tests of TLS.
     """
 
-    def __init__(self, *, binary: str | None = None, startup_timeout: float = 15.0) -> None:
+    def __init__(
+        self, *, binary: str | None = None, startup_timeout: float = 15.0, config_files: Sequence[str] = ()
+    ) -> None:
         self._binary = binary
+        self._config_files = tuple(config_files)
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
@@ -191,6 +198,7 @@ class OpenBaoDevServer:
                     "-dev-no-store-token",  # no ~/.vault-token left behind
                     "-log-level=warn",
                     f"-dev-listen-address=127.0.0.1:{port}",
+                    *(f"-config={path}" for path in self._config_files),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

@@ -23,12 +23,14 @@ import shlex
 import socket
 import ssl
 import time
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import httpx
+import requests.exceptions
 from pydantic import ValidationError
 
 from sdk._audit import AuditSink, JsonLinesAuditSink, MemoryAuditSink, NullAuditSink
@@ -56,8 +58,9 @@ from sdk._errors import (
 from sdk._ids import validate_id
 from sdk._registry import ConnectorRegistry, default_registry
 from sdk._runtime import NexoraConnect
+from vault._kv_reader import load_ssl_context
 from vault._paths import credential_path
-from vault._settings import TokenAuth, VaultSettings
+from vault._settings import JwtAuth, TokenAuth, VaultSettings, is_loopback_host
 from vault._store import CredentialStore
 
 __all__ = ["Check", "Status", "diagnose"]
@@ -154,6 +157,9 @@ async def diagnose(
     checks.append(residency)
     vault = await _vault_health(settings, tenant)
     checks.append(vault)
+    plain = _plain_http_opt_in(settings, tenant, tenant_config.vault is not None)
+    if plain is not None:
+        checks.append(plain)
 
     options = _run.runtime_options()  # looked up at call time: tests replace it
     registry: ConnectorRegistry = options.get("registry") or default_registry()
@@ -163,6 +169,18 @@ async def diagnose(
     for integration, integration_config in integrations.items():
         found = _connector(tenant, integration, integration_config, registry)
         per_integration[integration] = [found[0]]
+        if getattr(integration_config, "allow_plain_http", False) is True:
+            per_integration[integration].append(
+                Check(
+                    "transport",
+                    Status.WARN,
+                    "allow_plain_http = true: requests to this vendor may go over plain HTTP, where "
+                    "the key and the caller's data can be read and changed on the way",
+                    f"use an https:// base_url and remove allow_plain_http from "
+                    f"[tenants.{tenant}.integrations.{integration}]",
+                    integration,
+                )
+            )
         if found[1] is not None:
             classes[integration] = found[1]
             bindable[integration] = integration_config
@@ -235,23 +253,39 @@ def _residency(tenant: str, region: str, cross_region: bool, settings: VaultSett
     )
 
 
+def _plain_http_opt_in(settings: VaultSettings, tenant: str, own: bool) -> Check | None:
+    """Make the allow_plain_http opt-in visible: a warning whenever it is set."""
+    if not settings.allow_plain_http:
+        return None
+    section = f"[tenants.{tenant}.vault]" if own else "[vault]"
+    fix = f"serve Vault over https:// and remove allow_plain_http from {section}"
+    host = urllib.parse.urlsplit(settings.address).hostname or ""
+    if settings.address.startswith("https://") or is_loopback_host(host):
+        detail = (
+            f"allow_plain_http = true in {section}: unused with {settings.address}, but a plain http:// "
+            "address elsewhere would be accepted"
+        )
+    else:
+        detail = (
+            f"allow_plain_http = true in {section}: the Vault token and every key cross the network to "
+            f"{settings.address} unencrypted"
+        )
+    return Check("vault-transport", Status.WARN, detail, fix)
+
+
 async def _vault_health(settings: VaultSettings, tenant: str) -> Check:
     """Ask Vault's unauthenticated health endpoint whether it is up, initialised and unsealed."""
     address = settings.address
     section = f"[tenants.{tenant}.vault] or [vault]"
     query = "standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200"
     try:
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=settings.verify)
-            if isinstance(settings.verify, str)
-            else settings.verify
-        )
-    except (OSError, ssl.SSLError) as exc:
+        verify = load_ssl_context(settings.tls_verify, settings.tls_client_cert)
+    except requests.exceptions.SSLError as exc:
         return Check(
             "vault",
             Status.FAIL,
-            f"cannot load the CA bundle {settings.verify!r} for Vault at {address} ({type(exc).__name__})",
-            f"point 'verify' in {section} at a readable PEM bundle",
+            f"{exc} for Vault at {address}",
+            f"point 'ca_cert' (and 'client_cert'/'client_key') in {section} at readable PEM files",
         )
     failure: str | None = None
     fix = f"check that Vault is running and that the address in {section} is right"
@@ -264,6 +298,14 @@ async def _vault_health(settings: VaultSettings, tenant: str) -> Check:
         failure = f"cannot connect to Vault at {address} ({_connect_reason(exc)})"
     except httpx.HTTPError as exc:
         failure = f"the request to Vault at {address} failed ({type(exc).__name__})"
+    except ssl.SSLError:
+        # Refused after the handshake (TLS 1.3 sends a missing client certificate's alert then),
+        # which httpx does not wrap.
+        failure = f"TLS with Vault at {address} failed"
+        fix = (
+            f"check 'ca_cert' in {section}, and 'client_cert'/'client_key' if Vault requires "
+            "a client certificate"
+        )
     if failure is not None:
         return Check("vault", Status.FAIL, failure, fix)
     data: Any = None
@@ -305,7 +347,7 @@ def _connect_reason(exc: httpx.ConnectError) -> str:
         if isinstance(seen, ConnectionRefusedError):
             return "connection refused"
         if isinstance(seen, ssl.SSLError):
-            return "TLS failed: check 'verify' (the CA bundle)"
+            return "TLS failed: check 'ca_cert' (the CA bundle), and 'client_cert' if Vault requires one"
         if isinstance(seen, socket.gaierror):
             return "the host name does not resolve"
         if isinstance(seen, OSError) and seen.strerror:
@@ -461,9 +503,16 @@ def _grant(tenant: str, integration: str, config: IntegrationConfig, cls: type[C
 
 def _auth_method(settings: VaultSettings) -> str:
     auth = settings.auth
+    where = f" in namespace {settings.namespace!r}" if settings.namespace else ""
     if isinstance(auth, TokenAuth):
-        return f"a token from {auth.token_file!r}" if auth.token_file else f"a token from ${auth.token_env}"
-    return f"an AppRole login at auth/{auth.mount_point}"
+        source = f"{auth.token_file!r}" if auth.token_file else f"${auth.token_env}"
+        return f"a token from {source}{where}"
+    if isinstance(auth, JwtAuth):
+        return (
+            f"a JWT login (role {auth.role!r}, JWT from {auth.token_file!r}) "
+            f"at auth/{auth.mount_point}{where}"
+        )
+    return f"an AppRole login at auth/{auth.mount_point}{where}"
 
 
 async def _auth(
@@ -512,6 +561,8 @@ async def _secret(
 ) -> Check:
     settings = runtime.config.vault_for(tenant)
     path = f"{settings.mount}/data/{credential_path(settings, tenant, integration)}"
+    if settings.namespace:
+        path = f"{settings.namespace}/{path}"
     put = f"nexora-connect keys put {command}"
     try:
         lease = await runtime.credentials.get(tenant, integration, fresh=True)

@@ -18,6 +18,7 @@ import pytest
 from sdk.cli import main
 from tests.cli.conftest import Setup, assert_absent
 from tests.keys.support import KeyCheckingHubSpot
+from tests.vault.namespaces import make_tenant_namespace
 from tests.vault.support import make_secret
 from vault import OpenBaoDevServer
 
@@ -289,3 +290,66 @@ def test_at_a_terminal_each_check_is_marked(
     assert "✓ config" in out
     assert "✗ crm/secret" in out
     assert "fix: store one" in out
+
+
+def test_the_plain_http_opt_ins_are_reported_as_warnings(
+    setup: Setup, reader: str, hubspot: KeyCheckingHubSpot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = make_secret()
+    setup.store("crm", {"type": "api_key", "api_key": key})
+    hubspot.accepted = {key}
+    config = setup.config(
+        {"crm": {"connector": "hubspot", "allow_plain_http": True}}, vault={"allow_plain_http": True}
+    )
+    code, report = doctor(config, setup.tenant, capsys)
+    assert code == 0  # a warning, not a failure
+    checks = by_label(report)
+    labels = list(checks)
+    assert labels.index("vault-transport") == labels.index("vault") + 1
+    vault = checks["vault-transport"]
+    assert vault["status"] == "warn"
+    assert "allow_plain_http = true in [vault]" in vault["detail"]
+    assert "remove allow_plain_http from [vault]" in vault["fix"]
+    crm = checks["crm/transport"]
+    assert crm["status"] == "warn"
+    assert f"[tenants.{setup.tenant}.integrations.crm]" in crm["fix"]
+    assert checks["crm/verify"]["status"] == "ok"  # the rest still runs
+    code, report = doctor(config, setup.tenant, capsys, "--strict")
+    assert code == 3
+    assert_absent(json.dumps(report), key, reader)
+
+
+def test_no_opt_in_no_transport_line(setup: Setup, reader: str, capsys: pytest.CaptureFixture[str]) -> None:
+    config = setup.config({"crm": {"connector": "hubspot"}})
+    _, report = doctor(config, setup.tenant, capsys)
+    assert not [check for check in report["checks"] if check["check"] in {"vault-transport", "transport"}]
+
+
+def test_a_tenant_in_its_own_namespace(
+    setup: Setup,
+    openbao: OpenBaoDevServer,
+    hubspot: KeyCheckingHubSpot,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    space = make_tenant_namespace(openbao)
+    space.tenant = setup.tenant
+    key = make_secret()
+    space.write("crm", {"type": "api_key", "api_key": key})
+    hubspot.accepted = {key}
+    token = space.token()
+    monkeypatch.setenv("NEXORA_VAULT_TOKEN", token)
+    config = setup.config({"crm": {"connector": "hubspot"}}, vault={"namespace": space.name})
+    code, report = doctor(config, setup.tenant, capsys)
+    checks = by_label(report)
+    assert code == 0, report
+    assert f"in namespace {space.name!r}" in checks["auth"]["detail"]
+    assert checks["crm/secret"]["detail"].startswith(f"v1 at {space.name}/secret/data/")
+    assert checks["crm/verify"]["status"] == "ok"
+    # Without the namespace, the same token is denied the secret: nothing at the root leaks through.
+    config = setup.config({"crm": {"connector": "hubspot"}}, name="root.toml")
+    code, report = doctor(config, setup.tenant, capsys)
+    assert code == 3
+    assert by_label(report)["crm/secret"]["status"] == "fail"
+    assert_absent(json.dumps(report), key, token)
+    space.admin.adapter.close()

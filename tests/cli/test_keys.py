@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hvac.exceptions
 import pytest
 
 from sdk.cli import main
 from tests.cli.conftest import Setup, assert_absent
 from tests.keys.support import KeyCheckingHubSpot
+from tests.vault.namespaces import make_tenant_namespace
 from tests.vault.support import make_secret
-from vault import OpenBaoDevServer
+from vault import OpenBaoDevServer, credential_path
 
 pytestmark = pytest.mark.vault
 
@@ -424,3 +426,49 @@ def test_sigterm_during_a_rotation_lets_the_vault_writes_finish(
     assert setup.current("crm")[1]["api_key"] == new
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert_absent(out + err, old, new)
+
+
+def test_keys_work_inside_the_tenants_namespace(
+    setup: Setup,
+    openbao: OpenBaoDevServer,
+    vault_root: Any,
+    stdin: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    space = make_tenant_namespace(openbao)
+    space.tenant = setup.tenant
+    monkeypatch.setenv("NEXORA_VAULT_TOKEN", space.token(write=True))
+    argv = [
+        "--config",
+        setup.config(CRM, vault={"namespace": space.name}),
+        "--tenant",
+        setup.tenant,
+        "--integration",
+        "crm",
+    ]
+    key = make_secret()
+    stdin(key + "\n")
+    code, out, err = run(["keys", "put", *argv], capsys)
+    assert (code, err) == (0, "")
+    path = credential_path(space.settings, setup.tenant, "crm")
+    inside = space.admin.secrets.kv.v2.read_secret_version(
+        path=path, mount_point="secret", raise_on_deleted_version=True
+    )
+    assert inside["data"]["data"]["api_key"] == key
+    with pytest.raises(hvac.exceptions.InvalidPath):  # nothing at the root namespace's same path
+        vault_root.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )
+    code, out, err = run(["keys", "versions", *argv, "--json"], capsys)
+    assert code == 0
+    assert [item["version"] for item in json.loads(out)["versions"]] == [1]
+    # The same token against the root namespace is refused: it belongs to the tenant's namespace.
+    root_config = setup.config(CRM, name="root.toml")
+    code, out, err = run(
+        ["keys", "versions", "--config", root_config, "--tenant", setup.tenant, "--integration", "crm"],
+        capsys,
+    )
+    assert code != 0
+    assert_absent(out + err, key)
+    space.admin.adapter.close()

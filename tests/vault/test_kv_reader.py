@@ -25,6 +25,7 @@ import aiohttp.client_exceptions
 import pytest
 import requests.exceptions
 from aiohttp import web
+from pydantic import SecretStr
 
 import vault
 from sdk._errors import (
@@ -63,7 +64,8 @@ def _client(settings: VaultSettings, *, async_reads: bool, **kwargs: Any) -> Vau
 
 def _pretend_logged_in(client: VaultClient, token: str) -> None:
     """Skip the login's token lookup, so that the read is the first request (and the one that fails)."""
-    client._hvac.token = client._current_token = token
+    client._hvac.token = token
+    client._current_token = SecretStr(token)
     client._generation = client.logins = 1
 
 
