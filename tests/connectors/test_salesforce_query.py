@@ -1,10 +1,10 @@
-"""Salesforce's query rules on their own: SOQL literals, SOSL terms, ids, payload parsing.
+"""Salesforce's query templates on their own: the SOQL and SOSL this connector sends, ids, payloads.
 
-The injection tests read the queries back with small reference readers written from Salesforce's
-*SOQL and SOSL Reference* ("Quoted String Escape Sequences"; "FIND {SearchQuery}", reserved
-characters), not with the code under test: a query is safe if the reader finds exactly one literal
-(or one search term) where the template has its slot, ending where the template says, and holding
-exactly the input.
+The injection tests read the queries back with a small reference reader written from Salesforce's
+*SOQL and SOSL Reference* ("Quoted String Escape Sequences"), not with the code under test: a query
+is safe if the reader finds exactly one literal where the template has its slot, ending where the
+template says, and holding exactly the input. The escaping layer itself (SOQL literals, LIKE
+patterns, SOSL terms and phrases) is property-tested in ``tests/querylang/test_soql.py``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.crm.salesforce import _parse, _query
-from sdk import VendorPayloadError, normalise_phone
+from sdk import InvalidArgumentsError, VendorPayloadError, normalise_phone
+from sdk._querylang import soql
 from tests.connectors import salesforce_cases as sf
+from tests.querylang.hostile import hostile_text, refused
 
 # --- reference readers -------------------------------------------------------------------------------
 
@@ -71,38 +73,6 @@ def read_soql_literal(text: str, start: int, *, like: bool = False) -> tuple[str
     raise ValueError("unterminated literal")
 
 
-_SOSL_RESERVED = set("?&|!{}[]()^~*:\\\"'+-")
-
-
-def read_sosl_braces(text: str, start: int) -> tuple[str, int]:
-    """Read the ``{...}`` opening at ``text[start]``; return what is inside and the index after it."""
-    assert text[start] == "{"
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == "}":
-            return text[start + 1 : i], i + 1
-        i += 1
-    raise ValueError("unterminated search query")
-
-
-def sosl_unescape(term: str) -> str:
-    """The text a SOSL term searches for; every reserved character in it must have been escaped."""
-    out: list[str] = []
-    i = 0
-    while i < len(term):
-        if term[i] == "\\":
-            out.append(term[i + 1])
-            i += 2
-            continue
-        assert term[i] not in _SOSL_RESERVED, f"unescaped {term[i]!r}"
-        out.append(term[i])
-        i += 1
-    return "".join(out)
-
-
 # --- SOQL -------------------------------------------------------------------------------------------
 
 PREFIX = f"SELECT {', '.join(_query.CONTACT_FIELDS)} FROM Contact WHERE Email = "  # noqa: S608 - expected text
@@ -137,37 +107,49 @@ INJECTIONS = [
 
 @pytest.mark.parametrize("email", INJECTIONS)
 def test_no_email_changes_the_soql_query(email: str) -> None:
-    try:
-        soql = _query.contacts_by_email(email, 10)
-    except ValueError:
-        assert any(not char.isprintable() for char in email), "only invisible characters are refused"
+    if any(not char.isprintable() for char in email):  # only invisible characters are refused
+        with pytest.raises(InvalidArgumentsError) as info:
+            _query.contacts_by_email(email, 10)
+        assert email not in str(info.value)
         return
-    assert soql.startswith(PREFIX)
-    value, end = read_soql_literal(soql, len(PREFIX))
+    query = _query.contacts_by_email(email, 10)
+    assert query.startswith(PREFIX)
+    value, end = read_soql_literal(query, len(PREFIX))
     assert value == email
-    assert soql[end:] == SUFFIX
+    assert query[end:] == SUFFIX
+
+
+@given(hostile_text)
+def test_no_hostile_text_changes_the_soql_query(email: str) -> None:
+    try:
+        query = _query.contacts_by_email(email, 10)
+    except InvalidArgumentsError:
+        assert refused(email, escapable="\n\r\t\b\f", syntax="'\"\\")
+        return
+    value, end = read_soql_literal(query, len(PREFIX))
+    assert (query[: len(PREFIX)], value, query[end:]) == (PREFIX, email, SUFFIX)
 
 
 @given(st.text(max_size=60))
 def test_any_text_is_one_soql_literal_holding_exactly_that_text(text: str) -> None:
     try:
-        literal = _query.soql_string(text)
+        literal = soql.literal(text)
     except ValueError:
-        assert any(not (c.isprintable() or c in "\n\r\t\b\f") for c in text)
+        assert refused(text, escapable="\n\r\t\b\f", syntax="'\"\\")
         return
     value, end = read_soql_literal(literal, 0)
     assert (value, end) == (text, len(literal))
 
 
-@given(st.text(alphabet=st.sampled_from("ab%_\\'\"x"), max_size=30))
+@given(st.text(alphabet=st.sampled_from("ab%_\\'\"x"), min_size=1, max_size=30))
 def test_like_literals_escape_wildcards_and_equals_literals_must_not(text: str) -> None:
-    like = _query.soql_string(text, like=True)
+    like = soql.like_literal(text)
     value, end = read_soql_literal(like, 0, like=True)
     assert end == len(like)
     assert re.sub(r"\\([%_])", r"\1", value) == text
     assert not re.search(r"(?<!\\)[%_]", value), "an unescaped wildcard in a LIKE literal"
     # Outside LIKE, \% and \_ are errors: '=' literals keep wildcards as they are.
-    plain = _query.soql_string(text)
+    plain = soql.literal(text)
     assert read_soql_literal(plain, 0) == (text, len(plain))
 
 
@@ -193,28 +175,6 @@ def test_a_phone_search_is_the_fixed_template_with_digits_only(e164: str, terms:
     match = SOSL.fullmatch(sosl)
     assert match is not None
     assert match["terms"].split(" OR ") == terms
-
-
-@given(st.text(max_size=40))
-def test_any_text_is_one_sosl_term_searching_for_exactly_that_text(text: str) -> None:
-    try:
-        term = _query.sosl_term(text)
-    except ValueError:
-        assert any(not c.isprintable() for c in text)
-        return
-    inside, end = read_sosl_braces("{" + term + "} IN PHONE FIELDS", 0)
-    assert end == len(term) + 2
-    assert sosl_unescape(inside) == text
-
-
-@pytest.mark.parametrize(
-    "text", ["} IN ALL FIELDS RETURNING User(Id)", "a OR b", "*", "\\", "+64-21", 'x" OR "y']
-)
-def test_sosl_reserved_characters_are_escaped(text: str) -> None:
-    term = _query.sosl_term(text)
-    inside, end = read_sosl_braces("{" + term + "}", 0)
-    assert end == len(term) + 2
-    assert sosl_unescape(inside) == text
 
 
 # --- ids -----------------------------------------------------------------------------------------------

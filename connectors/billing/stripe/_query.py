@@ -1,36 +1,62 @@
-"""Building Stripe Search queries that no input can change.
+"""Stripe Search queries for this connector, built on :mod:`sdk._querylang.stripe_search`.
 
-Stripe's search query language (https://stripe.com/docs/search#search-syntax)
-requires string values in quotes and lets a backslash escape a quote inside
-them. A value is therefore wrapped in single quotes with every backslash and
-single quote escaped (backslashes first, so an input ending in ``\\`` cannot
-escape the closing quote). Whatever the caller said, it stays one value of one
-clause: ``' OR email:'x`` searches for that literal text.
+The quoting rules live in the SDK's escaping layer (one per query language);
+this module keeps the names the connector calls and the Stripe-specific
+knowledge of how phone numbers are stored. Whatever the caller said stays one
+value of one clause: ``' OR email:'x`` searches for that literal text, and a
+value the layer cannot carry (control characters, blank, overlong) is an
+InvalidArgumentsError before anything is sent.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import phonenumbers
 
-__all__ = ["clause", "or_query", "phone_variants"]
+from sdk._errors import UsageError
+from sdk._querylang import stripe_search
+from sdk._querylang.stripe_search import Clause, Query
+
+__all__ = ["clause", "customers_query", "or_query", "phone_variants", "quote"]
+
+_ONE_CLAUSE = re.compile(r"[a-z][a-z0-9_]*:'(?:[^'\\]|\\['\\])*'")
 
 
 def quote(value: str) -> str:
     """Return ``value`` as a single-quoted Stripe search string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return stripe_search.quote(value)
 
 
-def clause(field: str, value: str) -> str:
+def clause(field: str, value: str) -> Clause:
     """Return an exact-match clause ``field:'value'`` (``field`` is ours, never the caller's)."""
-    if not field.isidentifier():
-        raise ValueError("a search field is a fixed identifier")
-    return f"{field}:{quote(value)}"
+    return stripe_search.clause(field, value, argument=field)
 
 
-def or_query(clauses: Iterable[str]) -> str:
-    return " OR ".join(clauses)
+def or_query(clauses: Iterable[str]) -> Query:
+    """Return the clauses joined by ``OR`` (one to ten, Stripe's limit).
+
+    Takes plain strings for callers that keep a ``list[str]``, and so checks
+    each is exactly one clause as :func:`clause` writes it; prefer
+    :func:`customers_query`, whose clauses are typed.
+    """
+    checked: list[Clause] = []
+    for one in clauses:
+        if not (_ONE_CLAUSE.fullmatch(one) and one.isprintable()):
+            raise UsageError("or_query joins clauses made by clause(), nothing else")
+        checked.append(Clause(one))
+    return stripe_search.any_of(checked)
+
+
+def customers_query(email: str | None, e164: str | None) -> Query:
+    """The ``find_customers`` search: the email, and every stored form of the phone number, ORed."""
+    clauses: list[Clause] = []
+    if email is not None:
+        clauses.append(clause("email", email))
+    if e164 is not None:
+        clauses.extend(clause("phone", variant) for variant in phone_variants(e164))
+    return or_query(clauses)
 
 
 def phone_variants(e164: str) -> list[str]:

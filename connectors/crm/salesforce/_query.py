@@ -1,20 +1,13 @@
 """SOQL and SOSL that no input can change, and Salesforce record ids.
 
 Every query here is a fixed template with one slot for caller input, and the
-slot is filled by an escaper that follows Salesforce's *SOQL and SOSL
-Reference*:
-
-* SOQL, "Quoted String Escape Sequences": inside a ``'...'`` literal a
-  backslash starts ``\\n \\r \\t \\b \\f \\" \\' \\\\``; ``\\%`` and ``\\_`` are
-  allowed *only* in ``LIKE`` patterns (anywhere else a backslash is an error),
-  so ``%`` and ``_`` stay literal in ``=`` comparisons and are escaped only for
-  ``LIKE``.
-* SOSL, "FIND ... Reserved Characters": ``? & | ! { } [ ] ( ) ^ ~ * : \\ " ' + -``
-  are escaped with a backslash inside the ``{...}`` search term.
-
-Characters neither language can carry safely (other control and invisible
-characters, lone surrogates) are refused rather than passed through: none of
-them can be part of an email address or a phone number.
+slot is filled by the SDK's escaping layer for Salesforce
+(:mod:`sdk._querylang.soql`): SOQL string literals with Salesforce's "Quoted
+String Escape Sequences", SOSL search terms with every reserved character
+escaped and anything but a plain word sent as a quoted phrase. Values the
+layer cannot carry (other control and invisible characters, lone surrogates,
+blank or overlong text) are refused with InvalidArgumentsError, a ValueError;
+none of them can be part of an email address or a phone number.
 """
 
 from __future__ import annotations
@@ -22,6 +15,8 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+
+from sdk._querylang import soql
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -34,8 +29,6 @@ __all__ = [
     "id_suffix",
     "phone_search_terms",
     "record_id",
-    "soql_string",
-    "sosl_term",
 ]
 
 API_VERSION = "v60.0"
@@ -68,58 +61,6 @@ ACCOUNT_FIELDS: tuple[str, ...] = ("Id", "Name", "Website", "Phone", "Industry")
 KEY_PREFIXES = {"Contact": "003", "Account": "001", "Task": "00T"}
 """The first three characters of every id of these standard objects."""
 
-# --- string literals and search terms ----------------------------------------------------------
-
-_SOQL_ESCAPES = {
-    "\\": "\\\\",
-    "'": "\\'",
-    '"': '\\"',
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\b": "\\b",
-    "\f": "\\f",
-}
-_SOSL_RESERVED = frozenset("?&|!{}[]()^~*:\\\"'+-")
-
-
-def _check_carriable(value: str, what: str) -> None:
-    for char in value:
-        if "\ud800" <= char <= "\udfff":
-            raise ValueError(f"{what} contains an unpaired surrogate")
-        if not char.isprintable() and char not in _SOQL_ESCAPES and char != " ":
-            raise ValueError(f"{what} contains a control or invisible character")
-
-
-def soql_string(value: str, *, like: bool = False) -> str:
-    """Return ``value`` as one SOQL string literal, quotes included.
-
-    With ``like=True`` the ``LIKE`` wildcards ``%`` and ``_`` are escaped too,
-    so that they match themselves. Raises ValueError for characters a literal
-    cannot carry (see the module docstring).
-    """
-    _check_carriable(value, "the text")
-    out: list[str] = ["'"]
-    for char in value:
-        escaped = _SOQL_ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif like and char in "%_":
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    out.append("'")
-    return "".join(out)
-
-
-def sosl_term(value: str) -> str:
-    """Return ``value`` escaped for the ``{...}`` of a SOSL ``FIND``: every reserved character literal."""
-    if any(char in "\r\n\t\b\f" for char in value):
-        raise ValueError("the search text contains a control character")
-    _check_carriable(value, "the search text")
-    return "".join("\\" + char if char in _SOSL_RESERVED else char for char in value)
-
-
 # --- the queries -----------------------------------------------------------------------------------
 
 _FIELDS = ", ".join(CONTACT_FIELDS)
@@ -127,8 +68,8 @@ _FIELDS = ", ".join(CONTACT_FIELDS)
 
 def contacts_by_email(email: str, limit: int) -> str:
     """SOQL for the contacts whose Email equals ``email`` (Salesforce compares case-insensitively)."""
-    literal = soql_string(email)
-    # The one input is a literal made by soql_string, which escapes every quote and backslash.
+    literal = soql.literal(email)
+    # The one input is a literal made by the SDK's SOQL layer, which escapes every quote and backslash.
     select = f"SELECT {_FIELDS} FROM Contact WHERE Email = {literal} "  # noqa: S608
     return select + f"ORDER BY LastModifiedDate DESC LIMIT {int(limit)}"
 
@@ -158,9 +99,9 @@ def phone_search_terms(e164: str) -> tuple[str, ...]:
 
 def contacts_by_phone(e164: str, limit: int) -> str:
     """SOSL for the contacts with any phone field holding one of the caller's number's forms."""
-    terms = " OR ".join(sosl_term(term) for term in phone_search_terms(e164))
+    terms = soql.find_any(soql.find_term(term) for term in phone_search_terms(e164))
     return (
-        f"FIND {{{terms}}} IN PHONE FIELDS RETURNING Contact({_FIELDS} "
+        f"FIND {terms} IN PHONE FIELDS RETURNING Contact({_FIELDS} "
         f"ORDER BY LastModifiedDate DESC LIMIT {int(limit)})"
     )
 
