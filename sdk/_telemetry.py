@@ -31,13 +31,14 @@ request at all (a cache hit, a scope denial), one, or several (retries, pages,
 a resend after a 401). The vendor requests themselves belong to HTTP client
 spans nested under it.
 
-**HTTP-level spans are out of scope, and a risk.** Adding
-``opentelemetry-instrumentation-httpx`` gives one ``CLIENT`` span per vendor
-request, but that instrumentation records the full URL, query string
-included (``url.full``). Vendor APIs put customer data in queries (a search
-by email or phone number, ``?email=...``), so those spans would carry customer
-data out of the process. If you enable it, strip the query in its request hook
-or in a span processor, and treat the exported traces as customer data.
+**HTTP client spans** are the job of :mod:`sdk._http_spans`: one ``CLIENT``
+span per vendor request, child of the operation's span, named
+``{method} {url.template}`` after the endpoint's declared path template and
+carrying no id and no query string. The standard instrumentations of aiohttp
+and httpx (``opentelemetry-instrumentation-aiohttp-client``,
+``opentelemetry-instrumentation-httpx``) record the full URL, ids and query
+included (``url.full``), so they are suppressed for the SDK's own requests;
+see ``docs/telemetry.md``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from contextvars import Token
 
     from opentelemetry.context.context import Context
-    from opentelemetry.trace import Span, TracerProvider
+    from opentelemetry.trace import Span, Tracer, TracerProvider
 
 try:
     from opentelemetry import context as _otel_context
@@ -134,6 +135,11 @@ class OperationTracer:
         self._tracer = _otel_trace.get_tracer(
             INSTRUMENTATION_NAME, _package_version(), tracer_provider=tracer_provider
         )
+
+    @property
+    def tracer(self) -> Tracer:
+        """The OpenTelemetry tracer the SDK's spans are started on (operations and HTTP requests)."""
+        return self._tracer
 
     def start(
         self, *, tenant: str, integration: str, connector: str, operation: str, scope: str, region: str
