@@ -8,8 +8,11 @@ or when the same sentence names them ("my TFN is 123456782").
 
 The sentence, not a window of characters, is the unit: masking changes the
 length of the text, and a character window would make a second pass over
-redacted text see different context than the first. Our own replacement
-markers and email addresses are blanked before the words are searched, so
+redacted text see different context than the first. A label stays with its
+value: a dot after "No", "Lic", "Ref"... and a line break after a colon end
+no sentence ("IRD no. 49091850"; "Driver licence:" with the number on the
+next line). A tenant's strict policy makes every sentence count as naming its
+types. Our own replacement markers and email addresses are blanked before the words are searched, so
 ``[redacted UK NHS number]`` or ``nhs.help@example.org`` never vouch for a
 neighbouring number.
 """
@@ -27,9 +30,12 @@ from sdk._redaction._types import IdentifierType
 __all__ = ["EMAIL_RE", "MARKER_RE", "ContextReader"]
 
 EMAIL_RE: Final = re.compile(
-    r"(?<![\w.+%'-])[\w.+%'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}(?![\w-])"
+    r"(?<![\w.+%-])[\w+%-][\w.+%'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}(?![\w-])"
 )
-"""An email address as people type them; deliberately looser than RFC 5322."""
+"""An email address as people type them; deliberately looser than RFC 5322.
+
+It does not start with an apostrophe or a dot: ``'jane@example.com'`` is an
+address in quotes (``o'brien@example.com`` keeps its apostrophe)."""
 
 MARKER_RE: Final = re.compile(r"\[(?:redacted [^\[\]\n]{1,40}|[^\[\]\n]{1,40} ending [0-9A-Za-z.@-]{1,4})\]")
 """What :func:`redact` writes in place of an identifier."""
@@ -46,7 +52,11 @@ _WORD_KINDS: Final = MappingProxyType(
         "abn": _T.AU_ABN,
         "ihi": _T.AU_IHI,
         "nhi": _T.NZ_NHI,
-        **dict.fromkeys(("licence", "license", "dl", "driver", "drivers", "driving"), _T.NZ_DRIVER_LICENCE),
+        **dict.fromkeys(
+            ("licence", "licences", "license", "licenses", "lic", "dl", "dln", "driver", "drivers",
+             "driving"),
+            _T.NZ_DRIVER_LICENCE,
+        ),
         "nino": _T.UK_NINO,
         **dict.fromkeys(
             ("phone", "ph", "tel", "telephone", "mobile", "mob", "cell", "call", "ring", "landline", "text",
@@ -72,31 +82,66 @@ _PAIR_KINDS: Final = MappingProxyType(
 _WORD_RE: Final = re.compile(r"[a-z]+")
 _CONTEXT_WORDS: Final = frozenset(_WORD_KINDS)
 _PAIR_FIRSTS: Final = frozenset(first for first, _ in _PAIR_KINDS)
-_SENTENCE_END: Final = re.compile(r"[.!?][ \t\r\n]|\n")
+
+
+def _any_case(word: str) -> str:
+    """``word`` as a pattern in any case ("[nN][oO]"): cheaper than compiling with IGNORECASE."""
+    return "".join(f"[{char}{char.upper()}]" for char in word)
+
+
+def _not_after(words: tuple[str, ...]) -> str:
+    """Look-behinds that fail after any of ``words`` and a dot, one per word length (fixed width)."""
+    lengths = sorted({len(word) for word in words})
+    return "".join(
+        r"(?<!\b(?:" + "|".join(_any_case(word) for word in words if len(word) == n) + r")\.)"
+        for n in lengths
+    )
+
+
+# Abbreviations that stand before a number: "IRD no. 49091850", "Lic. AB123456" are one sentence.
+_ABBREVIATIONS: Final = ("no", "nos", "nr", "num", "ref", "lic", "tel", "ph", "mob", "acct", "reg")
+# A sentence ends at . ! ? followed by white space (not after an abbreviation above), or at a
+# line break, except one right after a colon: "Driver licence:\nAB123456" is a label and its value.
+# One character set first, then the conditions as look-behinds: the regex engine skips ahead to
+# the set's characters, which makes this pass half as long as the plain "[.!?][ \t\r\n]|\n" was.
+_SENTENCE_END: Final = re.compile(
+    r"[.!?\n](?:(?<=\.)"
+    + _not_after(_ABBREVIATIONS)
+    + r"[ \t\r\n]|(?<=[!?])[ \t\r\n]|(?<=\n)(?<!:\n)(?<!: \n)(?<!:\r\n)(?<!: \r\n))"
+)
 
 
 class ContextReader:
-    """Answers "does this candidate's sentence name its type?" for one text, caching per sentence."""
+    """Answers "does this candidate's sentence name its type?" for one text, caching per sentence.
 
-    __slots__ = ("_cache", "_ends", "_text")
+    ``always`` are the types a strict policy takes without context words: every
+    sentence counts as naming them.
+    """
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("_always", "_cache", "_ends", "_text")
+
+    def __init__(self, text: str, always: frozenset[IdentifierType] = frozenset()) -> None:
         self._text = text
+        self._always = always
         self._ends: list[int] | None = None
-        self._cache: dict[int, frozenset[IdentifierType]] = {}
+        # Per sentence: the types its words name, and those plus the strict ones.
+        self._cache: dict[int, tuple[frozenset[IdentifierType], frozenset[IdentifierType]]] = {}
 
-    def names(self, kind: IdentifierType, start: int, end: int) -> bool:
-        """Return whether the sentence holding ``text[start:end]`` has a context word for ``kind``.
-
-        The sentence is the one ``start`` falls in; a candidate never spans a
-        sentence end, because digit runs and words stop at ". " and newlines.
-        """
-        return kind in self.named_at(start)
+    @property
+    def always(self) -> frozenset[IdentifierType]:
+        """The types every sentence counts as naming (a strict policy's)."""
+        return self._always
 
     def named_at(self, position: int) -> frozenset[IdentifierType]:
-        """Return the types that the sentence holding ``position`` names."""
+        """Return the types that the sentence holding ``position`` names, or that are strict."""
+        return self._sentence(position)[1]
+
+    def said_at(self, position: int) -> frozenset[IdentifierType]:
+        """Return the types that the words of the sentence holding ``position`` name."""
+        return self._sentence(position)[0]
+
+    def _sentence(self, position: int) -> tuple[frozenset[IdentifierType], frozenset[IdentifierType]]:
         if self._ends is None:
-            # A sentence ends at a newline, or at . ! ? followed by white space.
             self._ends = [match.end() for match in _SENTENCE_END.finditer(self._text)]
         index = bisect_right(self._ends, position)
         cached = self._cache.get(index)
@@ -113,6 +158,7 @@ class ContextReader:
         named = {_WORD_KINDS[word] for word in _CONTEXT_WORDS.intersection(words)}
         if not _PAIR_FIRSTS.isdisjoint(words):
             named.update(_PAIR_KINDS[pair] for pair in itertools.pairwise(words) if pair in _PAIR_KINDS)
-        result = frozenset(named)
+        said = frozenset(named)
+        result = (said, said | self._always if self._always else said)
         self._cache[index] = result
         return result

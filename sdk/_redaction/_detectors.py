@@ -29,14 +29,21 @@ _EMAIL_LOCAL: Final = frozenset("._%+'-")
 _MAX_LOCAL: Final = 64
 
 
-def scan(text: str, regions: tuple[str, ...] = DEFAULT_NATIONAL_REGIONS) -> list[Candidate]:
-    """Return every validated candidate in ``text``; overlaps are left for the caller to resolve."""
+def scan(
+    text: str,
+    regions: tuple[str, ...] = DEFAULT_NATIONAL_REGIONS,
+    strict: frozenset[IdentifierType] = frozenset(),
+) -> list[Candidate]:
+    """Return every validated candidate in ``text``; overlaps are left for the caller to resolve.
+
+    ``text`` is already folded (``_fold``); ``strict`` types are read as named by every sentence.
+    """
     found: list[Candidate] = []
     if "@" in text:
         found.extend(_emails(text))
     if _ANY_DIGIT_RE.search(text) is None:
         return found
-    context = ContextReader(text)
+    context = ContextReader(text, strict)
     for chain in CHAIN_RE.finditer(text):
         at = chain.start()
         if _lettered_before(text, at):
@@ -64,6 +71,8 @@ def _emails(text: str) -> Iterator[Candidate]:
             and (text[start - 1].isalnum() or text[start - 1] in _EMAIL_LOCAL)
         ):
             start -= 1
+        while start < at and text[start] in "'.":
+            start += 1  # an opening quote, not the address: "'jane@example.com'"
         match = EMAIL_RE.match(text, start)
         if match is not None and match.start() < at < match.end():
             yield Candidate(IdentifierType.EMAIL, match.start(), match.end(), SCORE_STRUCTURAL)

@@ -23,6 +23,7 @@ from sdk._redaction._scoring import (
     SCORE_NAMED,
     SCORE_NATIONAL_PHONE,
     SCORE_OTHER_PHONE,
+    SCORE_STRICT,
     SCORE_STRONG,
     SCORE_STRONG_ODD_GROUPING,
     SCORE_WEAK_CONVENTIONAL,
@@ -35,7 +36,8 @@ __all__ = ["CHAIN_RE", "digit_candidates", "is_word_char"]
 _T = IdentifierType
 
 # One space, a dot, or a dash with optional spaces around it. Not ". ": that ends a sentence.
-_SEP: Final = r"(?:[ \u00a0]?[-\u2010-\u2013][ \u00a0]?|\.|[ \u00a0])"
+# (The text is folded first, so Unicode dashes and spaces arrive here as "-" and " ".)
+_SEP: Final = r"(?: ?- ?|\.| )"
 # Starting with a character set lets the regex engine skip ahead to candidates; that
 # the chain stands alone as a word is checked afterwards (see ``_trimmed``).
 _GROUP: Final = r"\(?\d+(?:\)\d*)?"  # 021, (09), (0)21
@@ -43,7 +45,7 @@ CHAIN_RE: Final = re.compile(
     rf"[+(\d](?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))\d*(?:\)\d*)?(?:{_SEP}{_GROUP})*", re.ASCII
 )
 _DIGITS_RE: Final = re.compile(r"\d+", re.ASCII)
-_PLAIN_SEPS: Final = frozenset({" ", "-", "\u00a0", "\u2010", "\u2011", "\u2012", "\u2013", " - "})
+_PLAIN_SEPS: Final = frozenset({" ", "-", " - "})
 
 _Check = Callable[[str], bool]
 _STRONG: Final = frozenset({_T.AU_IHI, _T.CARD, _T.AU_ABN})
@@ -92,6 +94,7 @@ def digit_candidates(
         return
     seps = [text[spans[k][1] : spans[k + 1][0]] for k in range(len(spans) - 1)]
     named = context.named_at(spans[0][0])  # a chain never crosses a sentence end
+    said = context.said_at(spans[0][0]) if context.always else named
     plus = spans[0][0] > 0 and text[spans[0][0] - 1] == "+"
     international_until = -1
     for i in range(len(spans)):
@@ -105,7 +108,7 @@ def digit_candidates(
                 run = _Run(spans, seps, i, j, digits)
                 runs.append(run)
                 if len(digits) in _BY_LENGTH:
-                    _identifiers(named, run, found)
+                    _identifiers(named, said, run, found)
         if not runs or spans[i][0] < international_until:
             continue
         # After an invalid "+..." start, a national number further along stands only if
@@ -121,6 +124,11 @@ def digit_candidates(
         )
         if phone_end is not None:
             international_until = max(international_until, phone_end)
+
+
+def _unclosed(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` opens more brackets than it closes."""
+    return text.count("(", start, end) > text.count(")", start, end)
 
 
 def _trimmed(text: str, chain: re.Match[str]) -> list[tuple[int, int]]:
@@ -197,7 +205,18 @@ def _weak_conventional(kind: IdentifierType, digits: str, groups: tuple[int, ...
     return not (kind is _T.UK_NHS and digits[0] == "0")
 
 
-def _identifiers(named: frozenset[IdentifierType], run: _Run, found: list[Candidate]) -> None:
+def _identifiers(
+    named: frozenset[IdentifierType], said: frozenset[IdentifierType], run: _Run, found: list[Candidate]
+) -> None:
+    """Append the identifiers ``run`` passes the checks of.
+
+    ``named``: the types its sentence names, plus a strict policy's; ``said``:
+    those its words name. A strict policy's types are taken without the
+    words in any grouping, but below every structural evidence of another
+    type (``_scoring``), so strict only adds to what is masked; and unlike a
+    context word, the policy does not vouch for a run cut out of a longer,
+    uniformly grouped number ("123 456 789 012" holds no SSN).
+    """
     digits, start, end = run.digits, run.start, run.end
     for kind, check in _BY_LENGTH[len(digits)]:
         if kind in _STRONG:
@@ -213,11 +232,14 @@ def _identifiers(named: frozenset[IdentifierType], run: _Run, found: list[Candid
             continue
         # A weak type counts only if named or conventionally grouped: ask that first,
         # it is cheaper than the check and rules out most order numbers.
-        if kind in named:
+        if kind in said:
             if check(digits):
                 found.append(Candidate(kind, start, end, SCORE_NAMED))
-        elif run.plain and _weak_conventional(kind, digits, run.groups) and check(digits):
-            found.append(Candidate(kind, start, end, SCORE_WEAK_CONVENTIONAL, run.neighbours))
+        elif run.plain and _weak_conventional(kind, digits, run.groups):
+            if check(digits):  # taken without context words already; strict changes nothing here
+                found.append(Candidate(kind, start, end, SCORE_WEAK_CONVENTIONAL, run.neighbours))
+        elif kind in named and check(digits):  # strict, in no grouping of its own
+            found.append(Candidate(kind, start, end, SCORE_STRICT, run.neighbours))
 
 
 def _phones(
@@ -238,7 +260,16 @@ def _phones(
     end of a valid international number, if one was found.
     """
     start = runs[0].start
-    paren = start > 0 and text[start - 1] == "("
+    # "(09) 379 0000": an area code in brackets, part of the number. A bracket that opens
+    # before the number and closes after it ("(021 123 4567)") only wraps it, like a quote.
+    first = runs[0].spans[runs[0].i]
+    paren = (
+        start > 0
+        and text[start - 1] == "("
+        and first[1] < len(text)
+        and text[first[1]] == ")"
+        and runs[0].i + 1 < len(runs[0].spans)
+    )
     trunk = runs[0].digits[0] == "0"
     for run in reversed(runs):
         digits = run.digits
@@ -255,9 +286,9 @@ def _phones(
         if match is None:
             continue
         end = run.end
-        if end < len(text) and text[end] == ")" and "(" in text[start - 1 : end]:
-            end += 1
         span_start = start - 1 if (plus or paren) else start
+        if end < len(text) and text[end] == ")" and _unclosed(text, span_start, end):
+            end += 1
         if match.international:
             score = SCORE_INTL_PHONE
         elif paren or (match.exact and not match.north_american):

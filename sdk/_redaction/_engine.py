@@ -15,6 +15,7 @@ from bisect import bisect_left
 from typing import Final
 
 from sdk._redaction._detectors import scan
+from sdk._redaction._fold import fold
 from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS
 from sdk._redaction._scoring import Candidate
 from sdk._redaction._types import (
@@ -33,15 +34,25 @@ _MIN_LAST4_SOURCE: Final = 8
 
 
 def find_identifiers(
-    text: str, *, phone_regions: tuple[str, ...] = DEFAULT_NATIONAL_REGIONS
+    text: str,
+    *,
+    phone_regions: tuple[str, ...] = DEFAULT_NATIONAL_REGIONS,
+    strict: frozenset[IdentifierType] = frozenset(),
 ) -> list[Finding]:
     """Return the identifiers in ``text``, in order, without overlaps.
 
     ``phone_regions`` are the countries whose national (trunk-0) phone format
     is recognised; international ``+CC`` numbers are recognised for every
-    country regardless.
+    country regardless. ``strict`` lists the types taken without context
+    words, as if every sentence named them (:attr:`RedactionPolicy.strict`).
+    Offsets are into ``text`` as given, whatever Unicode it is written in.
     """
-    candidates = scan(text, phone_regions)
+    return _find(fold(text), phone_regions, strict)
+
+
+def _find(view: str, regions: tuple[str, ...], strict: frozenset[IdentifierType]) -> list[Finding]:
+    """The findings in ``view``, a text already folded to what the detectors read."""
+    candidates = scan(view, regions, strict)
     if not candidates:
         return []
     candidates.sort(key=_rank)
@@ -110,7 +121,8 @@ def redact(text: str, policy: RedactionPolicy | None = None) -> str:
     redacting it again changes nothing.
     """
     policy = policy or _DEFAULT_POLICY
-    findings = find_identifiers(text, phone_regions=policy.phone_regions)
+    view = fold(text)
+    findings = _find(view, policy.phone_regions, policy.strict)
     if not findings:
         return text
     pieces: list[str] = []
@@ -120,7 +132,8 @@ def redact(text: str, policy: RedactionPolicy | None = None) -> str:
         if action is RedactionAction.KEEP:
             continue
         pieces.append(text[cursor : finding.start])
-        pieces.append(mask(text[finding.start : finding.end], finding.kind, action))
+        # The folded value, so that "last4" shows ASCII digits for full-width ones.
+        pieces.append(mask(view[finding.start : finding.end], finding.kind, action))
         cursor = finding.end
     if cursor == 0:
         return text

@@ -14,7 +14,7 @@ from typing import Final
 from sdk._redaction import _checks
 from sdk._redaction._context import ContextReader
 from sdk._redaction._digits import is_word_char
-from sdk._redaction._scoring import SCORE_CAPITALS, SCORE_NAMED, SCORE_STRUCTURAL, Candidate
+from sdk._redaction._scoring import SCORE_CAPITALS, SCORE_NAMED, SCORE_STRICT, SCORE_STRUCTURAL, Candidate
 from sdk._redaction._types import IdentifierType
 
 __all__ = ["lettered_candidates"]
@@ -70,8 +70,11 @@ def _shaped(match: re.Match[str], context: ContextReader, found: list[Candidate]
         conventional = capitals and compact == value
     if conventional:
         found.append(Candidate(kind, start, end, SCORE_CAPITALS))
-    elif context.names(kind, start, end):
+    elif kind in context.said_at(start):
         found.append(Candidate(kind, start, end, SCORE_NAMED))
+    elif kind in context.always and (kind is not _T.NZ_NHI or compact == value):
+        # A strict policy's guess, but not a spaced NHI shape: "the 12th" passes mod 23 one time in 23.
+        found.append(Candidate(kind, start, end, SCORE_STRICT))
 
 
 def _iban(text: str, start: int, found: list[Candidate]) -> None:

@@ -77,6 +77,9 @@ def match_phone(
         tries = (*regions, *_NANP)
     else:
         return None
+    # A number can be valid in two regions ("02 1234 5595": a Sydney landline, and an NZ
+    # mobile grouped 021 234 5595); the region whose grouping it is written in wins.
+    best: PhoneMatch | None = None
     for region in tries:
         parsed = _national(digits, region)
         if parsed is None:
@@ -87,13 +90,17 @@ def match_phone(
             )
         written = phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
         expected = tuple(len(run) for run in _RUNS.findall(written))
-        return PhoneMatch(
+        match = PhoneMatch(
             international=False,
             exact=expected == groups,
             conventional=_boundaries(groups) <= _boundaries(expected),
             north_american=region in _NANP,
         )
-    return None
+        if match.exact:
+            return match
+        if best is None or (match.conventional and not best.conventional):
+            best = match
+    return best
 
 
 def _boundaries(groups: tuple[int, ...]) -> set[int]:

@@ -15,6 +15,11 @@ score  when
 65     national phone number in its country's grouping, or with ``(area)``
 55     card, IHI or ABN in an unusual grouping
 50     IRD, TFN, SSN, NHS or Medicare in its conventional grouping
+48     a type the tenant's policy is strict on, outside its conventional
+       grouping, in a sentence that does not name it: below every structural
+       evidence of another type (a phone number in its own grouping or an
+       oddly grouped card stays one), above a bare phone number (an unspaced
+       ``049091850`` is an IRD number to a strict policy)
 45     other valid phone numbers: unspaced, coarser than usual (``021 1234567``),
        North American without brackets, or in any grouping when the sentence
        says "call", "phone", "mobile"...
@@ -43,6 +48,7 @@ __all__ = [
     "SCORE_OTHER_PHONE",
     "SCORE_STRONG",
     "SCORE_STRONG_ODD_GROUPING",
+    "SCORE_STRICT",
     "SCORE_STRUCTURAL",
     "SCORE_WEAK_CONVENTIONAL",
     "Candidate",
@@ -58,6 +64,7 @@ SCORE_NAMED: Final = 70
 SCORE_NATIONAL_PHONE: Final = 65
 SCORE_STRONG_ODD_GROUPING: Final = 55
 SCORE_WEAK_CONVENTIONAL: Final = 50
+SCORE_STRICT: Final = 48
 SCORE_OTHER_PHONE: Final = 45
 
 

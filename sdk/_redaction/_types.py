@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS
 
-__all__ = ["Finding", "IdentifierType", "RedactionAction", "RedactionPolicy"]
+__all__ = ["CONTEXT_DEPENDENT", "Finding", "IdentifierType", "RedactionAction", "RedactionPolicy"]
 
 
 class IdentifierType(StrEnum):
@@ -94,6 +94,28 @@ def _default_identifiers() -> dict[IdentifierType, RedactionAction]:
     return dict(DEFAULT_ACTIONS)
 
 
+CONTEXT_DEPENDENT: Final = frozenset(
+    {
+        IdentifierType.NZ_IRD,
+        IdentifierType.NZ_NHI,
+        IdentifierType.NZ_DRIVER_LICENCE,
+        IdentifierType.AU_TFN,
+        IdentifierType.AU_MEDICARE,
+        IdentifierType.US_SSN,
+        IdentifierType.UK_NHS,
+        IdentifierType.UK_NINO,
+    }
+)
+"""Types that some written forms make count only when their sentence names them.
+
+A driver licence has no check digit; an IRD, TFN, NHS or Medicare number
+has a check that one random number in ten or eleven passes, and an SSN none,
+so unless written in its conventional grouping each needs a context word; an
+NHI or NI number written in lower case does too. These are the types a strict
+policy can take without context words; the others never need them.
+"""
+
+
 class RedactionPolicy(BaseModel):
     """A tenant's choice of action per identifier type.
 
@@ -113,6 +135,36 @@ class RedactionPolicy(BaseModel):
             "(+CC or 00CC) are recognised for every country."
         ),
     )
+
+    strict: frozenset[IdentifierType] = Field(
+        default=frozenset(),
+        description=(
+            "Types masked without context words: every sentence counts as naming them, so an "
+            "unspaced IRD or SSN and a driver licence are taken wherever they stand, at the cost "
+            "of order numbers of the same shape. true means every type this can apply to "
+            "(nz_ird, nz_nhi, nz_driver_licence, au_tfn, au_medicare, us_ssn, uk_nhs, uk_nino)."
+        ),
+    )
+
+    @field_validator("strict", mode="before")
+    @classmethod
+    def _strict_switch(cls, value: object) -> object:
+        if value is True:
+            return CONTEXT_DEPENDENT
+        if value is False or value is None:
+            return frozenset()
+        return value
+
+    @field_validator("strict", mode="after")
+    @classmethod
+    def _strict_applies(cls, value: frozenset[IdentifierType]) -> frozenset[IdentifierType]:
+        others = sorted(kind.value for kind in value - CONTEXT_DEPENDENT)
+        if others:
+            raise ValueError(
+                f"strict cannot apply to {others}: they are found without context words already; "
+                "it applies to " + ", ".join(sorted(kind.value for kind in CONTEXT_DEPENDENT))
+            )
+        return value
 
     @field_validator("identifiers", mode="after")
     @classmethod

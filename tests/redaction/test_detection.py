@@ -15,6 +15,7 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from sdk._redaction import Finding, IdentifierType, RedactionAction, RedactionPolicy, find_identifiers, redact
+from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS
 from tests.redaction import vectors as v
 
 T = IdentifierType
@@ -23,8 +24,8 @@ PLAIN = "Customer wrote in about the refund and said {} was the one to use, than
 SAMPLES = 12
 
 
-def only_finding(text: str, **kwargs: tuple[str, ...]) -> Finding:
-    findings = find_identifiers(text, **kwargs)
+def only_finding(text: str, phone_regions: tuple[str, ...] = DEFAULT_NATIONAL_REGIONS) -> Finding:
+    findings = find_identifiers(text, phone_regions=phone_regions)
     assert len(findings) == 1, (text, findings)
     return findings[0]
 
