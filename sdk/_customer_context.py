@@ -306,6 +306,9 @@ class CustomerContext(BaseModel):
         afford; ``json`` is the same content as a dict. Both say plainly when
         a source found nothing, found several candidates, ran out of time,
         was denied or failed, so the model never mistakes silence for absence.
+        Internal ticket comments are left out unless the tenant's policy opts
+        in (``internal_notes``), and its per-field rules apply; the records
+        from :meth:`records` and the accessors stay complete for agent code.
         """
         if format == "text":
             return self.__llm_text__(self._policy)

@@ -24,46 +24,102 @@ a secret included.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Final, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
-from sdk._models import Money, Sensitive, Ticket, TicketStatus, sensitivity_of
+from sdk import _models
+from sdk._models import (
+    BillingCustomer,
+    Money,
+    Sensitive,
+    SharedModel,
+    Ticket,
+    TicketComment,
+    TicketStatus,
+    sensitivity_of,
+)
 from sdk._redaction import RedactionAction, RedactionPolicy, redact
 
 __all__ = [
+    "FieldAction",
+    "InternalAction",
     "LLMPolicy",
     "LLMRenderable",
     "LLMRenderer",
     "context_text",
     "context_view",
     "format_money",
+    "llm_field_view",
     "llm_text",
     "llm_view",
     "mask_field",
 ]
 
 
+InternalAction = Literal["drop", "mask", "keep"]
+"""What the model sees of internal records (agents' notes, internal ticket comments)."""
+FieldAction = Literal["keep", "last4", "mask", "drop"]
+"""What the model sees of one field of a shared model."""
+
+
+def _configurable_models() -> dict[str, type[SharedModel]]:
+    """The shared models whose fields a policy may name: every record type, not the ``Money`` value."""
+    found: dict[str, type[SharedModel]] = {}
+    for name in _models.__all__:
+        item = getattr(_models, name)
+        if isinstance(item, type) and issubclass(item, SharedModel) and item not in (SharedModel, Money):
+            found[name] = item
+    return found
+
+
+_MODELS: Final = _configurable_models()
+_FIXED_FIELDS: Final = frozenset({"TicketComment.public"})
+"""Fields a policy may not change: without ``public`` a model would read an internal note as a reply."""
+
+
 class LLMPolicy(RedactionPolicy):
-    """A tenant's redaction policy for everything handed to a language model.
+    """A tenant's policy for everything handed to a language model (S6).
 
     It is a :class:`~sdk.RedactionPolicy` (``identifiers`` and ``phone_regions``
-    govern identifiers found inside free text) plus an action per sensitivity
-    for structured fields. Configured as ``[tenants.<id>.redaction]``::
+    govern identifiers found inside free text) plus what the model sees of
+    structured data. Configured as ``[tenants.<id>.redaction]``::
 
         pii = "keep"      # names, emails, phone numbers, free text people wrote
         pci = "last4"     # payment card data
         health = "mask"   # health identifiers and information
+        internal_notes = "drop"   # agents' notes and internal ticket comments
         identifiers = { card = "last4", nz_ird = "mask" }   # inside free text
+        fields = { "Contact.email" = "mask", "Invoice.amount_due" = "drop" }
 
     The defaults keep PII because a voice agent must be able to greet the
     caller by name and read back the email on file; card data keeps only its
     last four characters, the part a caller quotes to confirm a card; health
     data is masked because an agent has no use for it on a phone line.
+
+    Internal records (a :class:`~sdk.Note`, a :class:`~sdk.TicketComment`
+    whose ``public`` is false) are dropped by default: staff write them for
+    staff ("caller was abusive", "refund declined, do not offer again"), and a
+    model that has read one can be talked into reading it out. Dropped means
+    absent: no placeholder and no count, so the model does not learn they
+    exist. ``mask`` keeps each record's metadata (visibility, date, author
+    id) with its text replaced; ``keep`` hands it over like any other record,
+    still through the free-text redactor.
+
+    ``fields`` overrides the action for single fields of the shared models,
+    named ``Model.field``; a field it does not name keeps its default (the
+    sensitivity action for a marked field, ``keep`` for the rest). ``last4``
+    on a field keeps the tail of a value of eight or more letters and digits
+    and masks shorter ones. An unknown model or field is a configuration
+    error naming the key. A kept field still goes through free-text
+    redaction; whether an internal record is shown at all is
+    ``internal_notes``'s decision, never a field's.
+
     Subclassing (rather than wrapping) the engine's policy means any setting
     the engine gains is configurable here without a change.
     """
@@ -71,6 +127,38 @@ class LLMPolicy(RedactionPolicy):
     pii: RedactionAction = RedactionAction.KEEP
     pci: RedactionAction = RedactionAction.LAST4
     health: RedactionAction = RedactionAction.MASK
+    internal_notes: InternalAction = Field(
+        default="drop",
+        description="Agents' notes and internal ticket comments: drop (default), mask their text, or keep.",
+    )
+    fields: dict[str, FieldAction] = Field(
+        default_factory=dict,
+        description='Per field of a shared model, e.g. {"Contact.email": "mask"}: keep, last4, mask or drop.',
+    )
+
+    @field_validator("fields", mode="after")
+    @classmethod
+    def _known_fields(cls, value: dict[str, FieldAction]) -> dict[str, FieldAction]:
+        for key in value:
+            model_name, dot, field_name = key.partition(".")
+            model = _MODELS.get(model_name)
+            if not dot or model is None:
+                raise ValueError(
+                    f"fields key {key!r} names no shared model: write Model.field, with Model one of "
+                    + ", ".join(sorted(_MODELS))
+                )
+            if field_name not in model.model_fields:
+                raise ValueError(
+                    f"fields key {key!r}: {model_name} has no field {field_name!r} (its fields: "
+                    + ", ".join(model.model_fields)
+                    + ")"
+                )
+            if key in _FIXED_FIELDS:
+                raise ValueError(
+                    f"fields key {key!r} cannot be set: the model needs it to tell an internal note "
+                    "from a public reply; use internal_notes to decide what it sees of them"
+                )
+        return value
 
     def field_action(self, sensitivity: Sensitive) -> RedactionAction:
         """The action for a structured field of ``sensitivity``."""
@@ -101,8 +189,26 @@ def _field_sensitivities(model: type[BaseModel]) -> dict[str, Sensitive | None]:
     return {name: sensitivity_of(model, name) for name in model.model_fields}
 
 
+def _shared_name(model: type[BaseModel]) -> str | None:
+    """The name a policy's ``fields`` keys use for ``model`` (its shared model's), or None."""
+    for cls in model.__mro__:
+        if _MODELS.get(cls.__name__) is cls:
+            return cls.__name__
+    return None
+
+
 _FIELD_LABEL = {Sensitive.PII: "personal data", Sensitive.PCI: "card", Sensitive.HEALTH: "health data"}
 _MIN_LAST4_SOURCE = 8
+INTERNAL_WITHHELD = "[internal text withheld]"
+"""What an internal record's text reads as under ``internal_notes = "mask"``."""
+
+
+def _masked(value: str, label: str, *, last4: bool, card_tail: bool = False) -> str:
+    if last4:
+        tail = [char for char in value if char.isalnum()]
+        if len(tail) >= _MIN_LAST4_SOURCE or card_tail:
+            return f"[{label} ending {''.join(tail[-4:])}]"
+    return f"[redacted {label}]"
 
 
 def mask_field(value: str, sensitivity: Sensitive, policy: LLMPolicy) -> str:
@@ -118,13 +224,27 @@ def mask_field(value: str, sensitivity: Sensitive, policy: LLMPolicy) -> str:
     action = policy.field_action(sensitivity)
     if action is RedactionAction.KEEP:
         return redact(value, policy)
-    label = _FIELD_LABEL[sensitivity]
-    if action is RedactionAction.LAST4:
-        tail = [char for char in value if char.isalnum()]
-        card_tail = sensitivity is Sensitive.PCI and value.isdigit() and len(value) <= 4
-        if len(tail) >= _MIN_LAST4_SOURCE or card_tail:
-            return f"[{label} ending {''.join(tail[-4:])}]"
-    return f"[redacted {label}]"
+    card_tail = sensitivity is Sensitive.PCI and value.isdigit() and len(value) <= 4
+    return _masked(
+        value, _FIELD_LABEL[sensitivity], last4=action is RedactionAction.LAST4, card_tail=card_tail
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldRule:
+    """How one field of one model class renders under one policy."""
+
+    name: str
+    sensitivity: Sensitive | None
+    action: FieldAction | None
+    """The tenant's override from ``fields``; None: the default (by sensitivity, else keep)."""
+
+
+class _Withheld:
+    """An internal record the policy drops: it leaves no key, no list item and no placeholder."""
+
+
+_WITHHELD = _Withheld()
 
 
 # --- JSON-able view ------------------------------------------------------------------------------
@@ -172,17 +292,18 @@ def _empty(value: object) -> bool:
 
 
 class LLMRenderer:
-    """One rendering under one policy; remembers each string it redacted.
+    """One rendering under one policy; remembers each string it redacted and each model's field rules.
 
     Records repeat themselves (a source id on every record, the same requester
     on every ticket), and redaction is the bulk of the cost of a rendering.
     """
 
-    __slots__ = ("_memo", "policy")
+    __slots__ = ("_memo", "_rules", "policy")
 
     def __init__(self, policy: LLMPolicy) -> None:
         self.policy = policy
         self._memo: dict[str, str] = {}
+        self._rules: dict[type[BaseModel], tuple[_FieldRule, ...]] = {}
 
     def text(self, value: str) -> str:
         found = self._memo.get(value)
@@ -196,6 +317,36 @@ class LLMRenderer:
         return mask_field(value, sensitivity, self.policy)
 
     def view(self, value: Any, sensitivity: Sensitive | None = None) -> Any:
+        """``value`` as JSON-able data; an internal record the policy drops is None."""
+        shown = self._view(value, sensitivity)
+        return None if shown is _WITHHELD else shown
+
+    def field_view(self, value: Any, model: type[SharedModel], field_name: str) -> Any:
+        """``value`` rendered as ``model.field_name`` would be; None when the policy drops that field.
+
+        For an operation that returns one field of a record on its own
+        (``get_balance`` is ``BillingCustomer.balance``), so that a tenant's
+        rule for the field holds whichever way the value arrives.
+        """
+        rule = next(rule for rule in self._rules_of(model) if rule.name == field_name)
+        if _empty(value) or rule.action == "drop":
+            return None
+        shown = self._field(value, rule, None)
+        return None if shown is _WITHHELD else shown
+
+    def _rules_of(self, model: type[BaseModel]) -> tuple[_FieldRule, ...]:
+        found = self._rules.get(model)
+        if found is None:
+            shared = _shared_name(model)
+            marks = _field_sensitivities(model)
+            overrides = self.policy.fields if shared is not None else {}
+            found = self._rules[model] = tuple(
+                _FieldRule(name, marks[name], overrides.get(f"{shared}.{name}"))
+                for name in model.model_fields
+            )
+        return found
+
+    def _view(self, value: Any, sensitivity: Sensitive | None) -> Any:
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, Enum):
@@ -217,13 +368,7 @@ class LLMRenderer:
         if renders is not None:
             return renders(value, self.policy)
         if isinstance(value, BaseModel):
-            marks = _field_sensitivities(type(value))
-            out: dict[str, Any] = {}
-            for name in type(value).model_fields:
-                item = getattr(value, name)
-                if not _empty(item):
-                    out[name] = self.view(item, marks.get(name) or sensitivity)
-            return out
+            return self._model(value, sensitivity)
         if isinstance(value, Mapping):
             rendered: dict[str, Any] = {}
             for key, item in value.items():
@@ -231,26 +376,71 @@ class LLMRenderer:
                     raise TypeError(
                         f"cannot render a mapping key of type {type(key).__name__} for a language model"
                     )
-                rendered[self.text(key)] = self.view(item, sensitivity)
+                shown = self._view(item, sensitivity)
+                if shown is not _WITHHELD:
+                    rendered[self.text(key)] = shown
             return rendered
         if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.view(item, sensitivity) for item in value]
+            items = (self._view(item, sensitivity) for item in value)
+            return [item for item in items if item is not _WITHHELD]
         raise TypeError(
             f"cannot render a {type(value).__name__} for a language model; pass shared models, "
             "lists, mappings or plain values"
         )
+
+    def _model(self, value: BaseModel, sensitivity: Sensitive | None) -> Any:
+        internal = isinstance(value, SharedModel) and value.is_internal()
+        if internal and self.policy.internal_notes == "drop":
+            return _WITHHELD
+        # Under "mask" an internal record keeps its metadata; its marked fields are its text.
+        withhold_text = internal and self.policy.internal_notes == "mask"
+        out: dict[str, Any] = {}
+        for rule in self._rules_of(type(value)):
+            item = getattr(value, rule.name)
+            if _empty(item) or rule.action == "drop":
+                continue
+            if withhold_text and rule.sensitivity is not None:
+                out[rule.name] = INTERNAL_WITHHELD
+                continue
+            shown = self._field(item, rule, sensitivity)
+            # A list whose every item was withheld is left out like an empty one: no trace of them.
+            if shown is not _WITHHELD and shown != []:
+                out[rule.name] = shown
+        return out
+
+    def _field(self, item: Any, rule: _FieldRule, inherited: Sensitive | None) -> Any:
+        if rule.action is None:
+            return self._view(item, rule.sensitivity or inherited)
+        if rule.action == "keep":
+            return self._view(item, None)
+        sensitivity = rule.sensitivity or inherited
+        label = _FIELD_LABEL[sensitivity] if sensitivity is not None else rule.name.replace("_", " ")
+        if isinstance(item, (str, int, float, Decimal)) and not isinstance(item, bool):
+            text = str(item.value) if isinstance(item, Enum) else str(item)
+            card_tail = sensitivity is Sensitive.PCI and text.isdigit() and len(text) <= 4
+            return _masked(text, label, last4=rule.action == "last4", card_tail=card_tail)
+        return f"[redacted {label}]"
 
 
 def llm_view(value: Any, policy: LLMPolicy | None = None) -> Any:
     """Return ``value`` as JSON-able data (dict, list, str, int, float, bool, None), redacted.
 
     Pass the tenant's policy (``TenantConfig.redaction``); without one the
-    defaults apply. Shared models become dicts without their empty fields;
-    money becomes ``{"amount": "12.50", "currency": "NZD"}``; datetimes ISO
-    8601 strings; enums their values. Raises ``TypeError`` for a type it does
-    not know.
+    defaults apply. Shared models become dicts without their empty fields and
+    without the fields the policy drops; internal records (agents' notes,
+    internal comments) are left out unless the policy opts in, and one passed
+    on its own renders as None; money becomes
+    ``{"amount": "12.50", "currency": "NZD"}``; datetimes ISO 8601 strings;
+    enums their values. Raises ``TypeError`` for a type it does not know.
     """
     return LLMRenderer(policy or _DEFAULT_POLICY).view(value)
+
+
+def llm_field_view(
+    value: Any, model: type[SharedModel], field_name: str, policy: LLMPolicy | None = None
+) -> Any:
+    """Render ``value`` as the field ``model.field_name`` (see :meth:`LLMRenderer.field_view`)."""
+    return LLMRenderer(policy or _DEFAULT_POLICY).field_view(value, model, field_name)
 
 
 # --- compact text ------------------------------------------------------------------------------
@@ -289,10 +479,10 @@ def llm_text(value: Any, policy: LLMPolicy | None = None) -> str:
         if not view:
             return "(none)"
         return "\n".join(f"- {_inline(item)}" for item in view)
+    if view is None:
+        return "(none)"  # nothing, or an internal record the policy withholds: the same words
     if isinstance(value, BaseModel):
         return f"{type(value).__name__}: {_inline(view)}"
-    if view is None:
-        return "(none)"
     return _inline(view)
 
 
@@ -311,10 +501,14 @@ _LOOKED_FOR = {"crm": "contact", "ticketing": "ticket", "billing": "billing cust
 _OPEN_TICKET = frozenset(s.value for s in TicketStatus if s.is_open)
 
 
-def _trim_ticket(ticket: Ticket) -> Ticket:
-    if len(ticket.comments) <= COMMENTS_SHOWN:
-        return ticket
-    return ticket.model_copy(update={"comments": ticket.comments[-COMMENTS_SHOWN:]})
+def _trim_ticket(ticket: Ticket, policy: LLMPolicy) -> Ticket:
+    """The newest comments the model is shown: dropped internal ones do not take a public one's place."""
+    comments: tuple[TicketComment, ...] = ticket.comments
+    if policy.internal_notes == "drop":
+        comments = tuple(comment for comment in comments if not comment.is_internal())
+    if len(comments) > COMMENTS_SHOWN:
+        comments = comments[-COMMENTS_SHOWN:]
+    return ticket if comments == ticket.comments else ticket.model_copy(update={"comments": comments})
 
 
 def _without_source(value: Any) -> Any:
@@ -339,12 +533,19 @@ def _source_view(result: Any, records: Any, renderer: LLMRenderer) -> dict[str, 
         view["candidates"] = renderer.view(candidates)
     shown = records.model_copy(
         update={
-            "tickets": tuple(_trim_ticket(t) for t in records.tickets),
+            "tickets": tuple(_trim_ticket(t, renderer.policy) for t in records.tickets),
             "contact_candidates": (),
             "customer_candidates": (),
         }
     )
     view.update(renderer.view(shown))
+    if records.balance is not None:
+        # The source's balance is the customer's: the tenant's rule for BillingCustomer.balance holds.
+        balance = renderer.field_view(records.balance, BillingCustomer, "balance")
+        if balance is None:
+            view.pop("balance", None)
+        else:
+            view["balance"] = balance
     if "balance" in view and isinstance(view.get("customer"), dict):
         view["customer"].pop("balance", None)  # said once, at the top of the source
     trimmed: dict[str, Any] = _without_source(view)
@@ -391,7 +592,9 @@ def _one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _balance_text(value: dict[str, Any]) -> str:
+def _balance_text(value: Any) -> str:
+    if not isinstance(value, dict):
+        return f"balance {_inline(value)}"  # masked by the tenant's policy
     currency, amount = value["currency"], value["amount"]
     if amount.startswith("-"):
         return f"in credit {currency} {amount[1:]}"
@@ -404,7 +607,7 @@ def _ticket_lines(tickets: list[dict[str, Any]]) -> Iterator[str]:
     open_count = sum(1 for t in tickets if t.get("status") in _OPEN_TICKET)
     yield f"  {len(tickets)} recent ticket(s), {open_count} open:"
     for ticket in tickets:
-        head = f"  - #{ticket['id']} {ticket.get('status', 'unknown')}"
+        head = f"  - #{ticket.get('id', '?')} {ticket.get('status', 'unknown')}"
         if ticket.get("priority") not in (None, "unknown"):
             head += f", {ticket['priority']} priority"
         if "subject" in ticket:
@@ -414,7 +617,7 @@ def _ticket_lines(tickets: list[dict[str, Any]]) -> Iterator[str]:
             head += f" (updated {updated})"
         yield head
         for comment in ticket.get("comments", []):
-            kind = "public reply" if comment.get("public") else "internal note"
+            kind = "public reply" if comment.get("public") is True else "internal note"
             when = str(comment.get("created_at", ""))[:10]
             yield f"      {kind} {when}: {_one_line(comment.get('body', ''), COMMENT_CHARS)}"
 
@@ -429,7 +632,8 @@ def _billing_lines(view: dict[str, Any]) -> Iterator[str]:
     if "balance" in view:
         yield "  " + _balance_text(view["balance"])
     for invoice in view.get("invoices", []):
-        line = f"  - invoice {invoice.get('number') or invoice['id']}: {invoice.get('status', 'unknown')}"
+        name = invoice.get("number") or invoice.get("id", "?")
+        line = f"  - invoice {name}: {invoice.get('status', 'unknown')}"
         if "amount_due" in invoice:
             line += f", {_inline(invoice['amount_due'])} owing"
             if "total" in invoice:
@@ -440,7 +644,7 @@ def _billing_lines(view: dict[str, Any]) -> Iterator[str]:
             line += f", due {invoice['due_date']}"
         yield line
     for subscription in view.get("subscriptions", []):
-        line = f"  - subscription {subscription.get('plan_name') or subscription['id']}: "
+        line = f"  - subscription {subscription.get('plan_name') or subscription.get('id', '?')}: "
         line += subscription.get("status", "unknown")
         if "amount" in subscription:
             line += f", {_inline(subscription['amount'])}"

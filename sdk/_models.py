@@ -59,6 +59,18 @@ class SharedModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=100_000)
 
+    def is_internal(self) -> bool:
+        """True for a record the business wrote for its own staff, not for the customer (S6).
+
+        An agent's note on a contact or an internal ticket comment is such a
+        record. The language-model view withholds internal records unless the
+        tenant's policy opts in (``internal_notes``), so the model cannot read
+        out to a caller what staff wrote about them. Declared on the model, not
+        guessed by the renderer, so that a new internal kind is withheld by
+        construction.
+        """
+        return False
+
 
 def _sensitivity_in(annotation: Any) -> Sensitive | None:
     """Find a ``Sensitive`` mark anywhere in an annotation (``Annotated[str, PII] | None`` too)."""
@@ -120,13 +132,16 @@ class Account(SharedModel):
 
 
 class Note(SharedModel):
-    """A note written on a contact (e.g. a call summary)."""
+    """A note written on a contact (e.g. a call summary); always internal (agents write them for agents)."""
 
     id: _Id
     source: str
     contact_id: str | None = None
     body: PIIStr
     created_at: datetime | None = None
+
+    def is_internal(self) -> bool:
+        return True
 
 
 class TicketStatus(StrEnum):
@@ -165,8 +180,12 @@ class TicketComment(SharedModel):
     id: _Id
     body: PIIStr
     public: bool
+    """False for an internal note: only agents see it in the vendor's own interface."""
     author_id: str | None = None
     created_at: datetime | None = None
+
+    def is_internal(self) -> bool:
+        return not self.public
 
 
 class Ticket(SharedModel):

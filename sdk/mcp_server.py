@@ -11,7 +11,9 @@ package (2.x), because the tool list depends on the tenant's configuration at
 run time rather than on decorated functions. ``import sdk`` never imports
 ``mcp``; only this module does, and only when a server is built.
 
-Tool results are text content holding the JSON of the redacted result;
+Tool results are text content holding the JSON of the redacted result (internal
+notes and comments withheld and per-field rules applied by the tenant's policy,
+exactly as for ``conv.invoke``);
 failures are ``isError`` results carrying the model-safe message of
 :meth:`sdk._tools.ToolResult.from_error`, never a traceback.
 """
