@@ -39,14 +39,27 @@ class ConversationCache:
 
     __slots__ = ("_aead", "_closed_reason", "_entries", "_key", "_lock", "_tenant")
 
+    _tenant: str
+
     def __init__(self, tenant: str) -> None:
-        self._tenant = tenant
+        object.__setattr__(self, "_tenant", tenant)
         self._key = bytearray(AESGCM.generate_key(bit_length=256))
         # AESGCM keeps its own copy of the key; dropping the object at wipe releases it.
         self._aead: AESGCM | None = AESGCM(self._key)
         self._entries: dict[tuple[str, str, str, bytes], tuple[bytes, bytes]] = {}
         self._lock = threading.Lock()
         self._closed_reason: str | None = None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # The tenant is part of every key; relabelling a cache would mix tenants in one place (S2).
+        if name == "_tenant":
+            raise AttributeError("a conversation cache's tenant is fixed when it is created")
+        object.__setattr__(self, name, value)
+
+    @property
+    def tenant(self) -> str:
+        """The tenant every key of this cache belongs to."""
+        return self._tenant
 
     def _require_open(self) -> AESGCM:
         if self._aead is None:

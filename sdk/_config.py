@@ -14,12 +14,22 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from sdk._errors import ConfigurationError, InvalidIdentifierError
 from sdk._ids import validate_id
 from sdk._llm_view import LLMPolicy
 from sdk._scopes import Grant, Scope
+from sdk._urls import insecure_url_problem
 from vault._settings import VaultSettings
 
 __all__ = ["AuditConfig", "IntegrationConfig", "NexoraConfig", "TenantConfig", "load_config"]
@@ -35,8 +45,39 @@ class IntegrationConfig(_Strict):
     connector: str = Field(min_length=1, max_length=64)
     grant: Literal["read-only", "scoped-write"] = "read-only"
     write_scopes: tuple[str, ...] = ()
-    base_url: str | None = Field(default=None, description="Override the connector's API root (sandboxes).")
+    # Declared before base_url: base_url's validator reads it.
+    allow_plain_http: bool = Field(
+        default=False,
+        description=(
+            "Let this integration's base URL use plain http to a host that is not loopback (S3). "
+            "The API key then crosses the network unencrypted: an explicit, visible opt-in that "
+            "`nexora-connect doctor` reports. Loopback (127.0.0.0/8, ::1, localhost) never needs it."
+        ),
+    )
+    base_url: str | None = Field(
+        default=None,
+        description=(
+            "Override the connector's API root (sandboxes). https, or plain http to loopback; "
+            "no user name, query or fragment."
+        ),
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_secure(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        problem, normalised = insecure_url_problem(
+            value,
+            # Absent when allow_plain_http itself failed validation: refuse plain http then.
+            allow_plain_http=info.data.get("allow_plain_http") is True,
+            opt_in="allow_plain_http",
+        )
+        if problem is not None:
+            # A custom error: pydantic's "Value error, " prefix would come before the key's message.
+            raise PydanticCustomError("insecure_url", "the URL {problem}", {"problem": problem})
+        return normalised
 
     @field_validator("write_scopes")
     @classmethod
@@ -149,7 +190,12 @@ class NexoraConfig(_Strict):
             lines = []
             for err in exc.errors(include_input=False, include_url=False):
                 where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                lines.append(f"  {where}: {err['msg']}")
+                msg = err["msg"]
+                if err["type"] == "insecure_url":
+                    # Name the opt-in by its full key, beside the base_url the error is about.
+                    sibling = where.rpartition(".")[0] + ".allow_plain_http"
+                    msg = msg.replace("set allow_plain_http =", f"set {sibling} =")
+                lines.append(f"  {where}: {msg}")
             raise ConfigurationError(f"invalid {source}:\n" + "\n".join(lines)) from None
         except InvalidIdentifierError as exc:
             raise ConfigurationError(f"invalid {source}: {exc}") from None
