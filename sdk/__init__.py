@@ -18,6 +18,7 @@ from sdk._config import AuditConfig, IntegrationConfig, NexoraConfig, TenantConf
 from sdk._connector import Category, Connector, NoSettings, normalise_phone
 from sdk._conversation import Conversation
 from sdk._customer_context import CustomerContext, SourceRecords, SourceResult, SourceStatus, StepResult
+from sdk._endpoints import Endpoint, graphql_query_only
 from sdk._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -89,7 +90,7 @@ from sdk._models import (
     coerce_enum,
     sensitivity_of,
 )
-from sdk._operations import OperationSpec, operation
+from sdk._operations import OperationSpec, endpoints, operation
 from sdk._pagination import paginate
 from sdk._redaction import (
     Finding,
@@ -154,6 +155,9 @@ __all__ = [
     "Category",
     "NoSettings",
     "operation",
+    "endpoints",
+    "Endpoint",
+    "graphql_query_only",
     "OperationSpec",
     "VendorHttp",
     "RetryPolicy",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import httpx
@@ -34,8 +35,9 @@ from pydantic import BaseModel, ConfigDict
 
 from sdk._auth import CredentialSource, VaultCredentialAuth
 from sdk._http import VendorHttp
-from sdk._operations import OperationSpec, build_spec, declaration_of
+from sdk._operations import OperationDeclaration, OperationSpec, build_spec, declaration_of
 from sdk._retry import RetryPolicy, parse_retry_after
+from sdk._scopes import Scope
 from vault._credentials import ApiKeyCredential, BasicCredential, Credential
 from vault._oauth import TokenEndpoint
 
@@ -69,6 +71,9 @@ def normalise_phone(number: str, default_region: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+_VERIFY_DECLARATION = OperationDeclaration(Scope.parse("credentials:read"), (), False)
+
+
 class Connector:
     """Base of all connectors; subclass a category base (CRMConnector, ...) instead."""
 
@@ -90,7 +95,9 @@ class Connector:
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     max_response_bytes: ClassVar[int] = 4 * 1024 * 1024
     default_headers: ClassVar[Mapping[str, str]] = {}
-    operations: ClassVar[Mapping[str, OperationSpec]] = {}
+    operations: ClassVar[Mapping[str, OperationSpec]] = MappingProxyType({})
+    verify_spec: ClassVar[OperationSpec]
+    """The read-only operation ``verify()`` runs under; ``@endpoints`` on ``verify`` declares its requests."""
 
     # Category bases set this so their stub operations count as "not implemented".
     _sdk_base: ClassVar[bool] = False
@@ -119,8 +126,23 @@ class Connector:
         for op_name, declaration in declared.items():
             owner = next(k for k in cls.__mro__ if op_name in vars(k))
             implemented = not getattr(owner, "_sdk_base", False) and owner is not Connector
-            specs[op_name] = build_spec(op_name, contract[op_name], declaration, implemented=implemented)
-        cls.operations = specs
+            specs[op_name] = build_spec(
+                op_name,
+                contract[op_name],
+                declaration,
+                implemented=implemented,
+                implementation=vars(owner)[op_name],
+            )
+        # Read-only from here on: the HTTP guard trusts these declarations, so connector code must
+        # not be able to widen an operation's endpoints at run time.
+        cls.operations = MappingProxyType(specs)
+        cls.verify_spec = build_spec(
+            "verify",
+            Connector.verify,
+            _VERIFY_DECLARATION,
+            implemented=True,
+            implementation=cls.verify,
+        )
 
     def __init__(
         self,
@@ -203,7 +225,11 @@ class Connector:
         return parse_retry_after(response.headers.get("retry-after"))
 
     async def verify(self) -> None:
-        """Prove the current credential works with one cheap read; raise a VendorError if not."""
+        """Prove the current credential works with one cheap read; raise a VendorError if not.
+
+        Declare the request it sends with ``@endpoints("GET /me")``: like an
+        operation, ``verify`` may send nothing it does not declare.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement verify()")
 
     # --- helpers for connector code ------------------------------------------

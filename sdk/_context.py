@@ -3,23 +3,37 @@
 Dispatch sets it; the scope guard, the credential auth flow and the retry
 policy read it. It lives in a ContextVar so concurrent conversations on one
 event loop never see each other's context.
+
+What the guard decides by — tenant, integration, operation, grant, deadline
+and the API root the operation's paths are relative to — is fixed when
+dispatch creates the context: assigning any of it raises ``AttributeError``.
+Only the counters that feed the audit record change as the call runs. The
+ContextVar itself is private; connector code reads the context through
+``current_call.get()`` and has no ``set``. (Python cannot stop code that sets
+out to subvert the process — such code could open a socket of its own — but
+no careless or input-steered connector code can widen what the guard allows.)
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from sdk._operations import OperationSpec
 from sdk._scopes import Grant
 
 __all__ = ["CallContext", "current_call"]
 
+_FIXED = frozenset({"tenant", "integration", "connector", "operation", "grant", "deadline", "base_path"})
+
 
 @dataclass(slots=True)
 class CallContext:
-    """What is known about the operation in progress; the mutable fields feed the audit record."""
+    """What is known about the operation in progress; only the counters may change."""
 
     tenant: str
     integration: str
@@ -28,14 +42,48 @@ class CallContext:
     grant: Grant
     deadline: float | None = None
     """``time.monotonic()`` value after which no new attempt may start."""
+    base_path: str = ""
+    """The encoded path of the integration's API root; declared endpoints are relative to it."""
     credential_version: int | None = None
     http_status: int | None = None
     requests_sent: int = 0
     started: float = field(default_factory=time.monotonic)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FIXED:
+            try:
+                object.__getattribute__(self, name)
+            except AttributeError:
+                pass  # first assignment, from __init__
+            else:
+                raise AttributeError(f"CallContext.{name} is fixed when the operation is dispatched")
+        object.__setattr__(self, name, value)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline, or None when there is no deadline."""
         return None if self.deadline is None else self.deadline - time.monotonic()
 
 
-current_call: ContextVar[CallContext | None] = ContextVar("nexora_current_call", default=None)
+_current: ContextVar[CallContext | None] = ContextVar("nexora_current_call", default=None)
+
+
+class _CurrentCall:
+    """Read access to the running operation's context (``current_call.get()``); there is no ``set``."""
+
+    __slots__ = ()
+
+    def get(self) -> CallContext | None:
+        return _current.get()
+
+
+current_call = _CurrentCall()
+
+
+@contextmanager
+def _running(ctx: CallContext) -> Iterator[CallContext]:
+    """Make ``ctx`` the running operation's context for the block (dispatch only)."""
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)

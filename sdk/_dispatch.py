@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sdk._audit import AuditDecision, AuditRecord, AuditSink
 from sdk._cache import ConversationCache
 from sdk._connector import Connector
-from sdk._context import CallContext, current_call
+from sdk._context import CallContext, _running
 from sdk._errors import (
     DeadlineExceededError,
     NexoraError,
@@ -33,7 +33,7 @@ from sdk._operations import OperationSpec
 from sdk._scopes import Grant
 from sdk._telemetry import OperationTracer, start_operation_span
 
-__all__ = ["IntegrationBinding", "dispatch"]
+__all__ = ["IntegrationBinding", "audit_unknown_operation", "dispatch", "resolve_operation"]
 
 # Exceptions a connector's parsing code raises on a payload of the wrong shape.
 # httpx.InvalidURL: a URL the connector built from the vendor's data (a next-page link, an id) is unusable.
@@ -60,14 +60,69 @@ class IntegrationBinding:
     region: str
 
     def spec(self, operation: str) -> OperationSpec:
-        spec = type(self.connector).operations.get(operation)
+        """The operation named ``operation``; the error lists what exists and never echoes the name.
+
+        The name can come from a language model steered by the caller, so it is
+        treated like any other hostile value: it is not repeated back.
+        """
+        spec = type(self.connector).operations.get(operation) if isinstance(operation, str) else None
         if spec is None or not spec.implemented:
             available = ", ".join(sorted(type(self.connector).implemented_operations())) or "none"
             raise UnknownOperationError(
-                f"integration {self.integration!r} ({type(self.connector).name}) has no operation "
-                f"{operation!r}; available: {available}"
+                f"integration {self.integration!r} ({type(self.connector).name}) has no such operation; "
+                f"available: {available}"
             )
         return spec
+
+
+UNKNOWN_OPERATION = "(unknown)"
+"""What the audit trail names a call to an operation that does not exist (the name itself is input)."""
+
+
+def audit_unknown_operation(
+    audit: AuditSink,
+    *,
+    tenant: str,
+    integration: str,
+    connector: str,
+    region: str | None,
+    conversation_id: str | None,
+) -> None:
+    """Record a call to an operation or tool that does not exist, as a denied call (S7)."""
+    audit.emit(
+        AuditRecord(
+            tenant=tenant,
+            integration=integration,
+            connector=connector,
+            operation=UNKNOWN_OPERATION,
+            scope="(none)",
+            decision=AuditDecision.DENIED,
+            outcome="UnknownOperationError",
+            latency_ms=0.0,
+            conversation_id=conversation_id,
+            region=region,
+        )
+    )
+
+
+def resolve_operation(
+    binding: IntegrationBinding, operation: str, *, audit: AuditSink, conversation_id: str | None
+) -> OperationSpec:
+    """Look ``operation`` up on the binding; an unknown name is audited as a denied call, then raised."""
+    failure: UnknownOperationError | None = None
+    try:
+        return binding.spec(operation)
+    except UnknownOperationError as exc:
+        failure = exc
+    audit_unknown_operation(
+        audit,
+        tenant=binding.tenant,
+        integration=binding.integration,
+        connector=type(binding.connector).name,
+        region=binding.region,
+        conversation_id=conversation_id,
+    )
+    raise failure
 
 
 def _discriminator(arguments: dict[str, Any]) -> bytes:
@@ -129,12 +184,10 @@ async def dispatch(
             operation=spec,
             grant=binding.grant,
             deadline=deadline,
+            base_path=connector.http.base_path,
         )
-        token = current_call.set(ctx)
-        try:
+        with _running(ctx):
             result = await _run(connector, spec, kwargs, deadline)
-        finally:
-            current_call.reset(token)
 
         if cache is not None:
             if discriminator is not None:

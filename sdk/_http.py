@@ -21,21 +21,27 @@ httpx stays the API connectors and tests see: a test still injects
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import functools
 import json as jsonlib
 import logging
 import math
+import re
 import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote_plus
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception
 
 from sdk._context import CallContext, current_call
+from sdk._endpoints import Endpoint, method_override_in
 from sdk._errors import (
     DeadlineExceededError,
     ScopeDeniedError,
@@ -49,6 +55,7 @@ from sdk._errors import (
     VendorServerError,
     VendorTimeoutError,
 )
+from sdk._http_spans import send_observed
 from sdk._retry import MAX_RETRY_AFTER, RETRYABLE, RetryPolicy
 
 if TYPE_CHECKING:
@@ -70,21 +77,34 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _StripQueryFilter(logging.Filter):
-    """Remove query strings from httpx's request log lines.
+    """Keep ids and queries out of httpx's request log lines.
 
     httpx logs every request URL at INFO. Vendor search APIs carry the caller's
-    phone number or email in the query (Stripe ``query=phone:'+64...'``), so a
-    service that turns on INFO logging would write customer data to its logs.
-    Only the query is removed; method, host, path and status stay.
+    phone number or email in the query (Stripe ``query=phone:'+64...'``) and
+    record ids sit in paths, so a service that turns on INFO logging would
+    write customer data to its logs. The URL is logged as its origin and the
+    running operation's declared path template instead; method and status stay.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args and isinstance(record.args, tuple):
+            method = record.args[0] if isinstance(record.args[0], str) else ""
             record.args = tuple(
-                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and arg.query else arg
-                for arg in record.args
+                _loggable_url(method, arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
             )
         return True
+
+
+def _loggable_url(method: str, url: httpx.URL) -> str:
+    ctx = current_call.get()
+    raw = url.raw_path.decode("ascii", "replace").partition("?")[0]
+    shown = "/(path not shown)"
+    if ctx is not None:
+        relative = raw[len(ctx.base_path) :] if raw.startswith(ctx.base_path) else raw
+        found = ctx.operation.matching_endpoint(method.upper(), relative)
+        if found is not None:
+            shown = ctx.base_path + found.template
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}{shown}"
 
 
 def _install_log_filter() -> None:
@@ -98,39 +118,73 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
-def enforce_request_scope(request: httpx.Request) -> CallContext:
-    """Refuse ``request`` unless the operation in progress may send it (S1, HTTP layer).
+def _refused(ctx: CallContext, method: str, why: str) -> ScopeDeniedError:
+    spec = ctx.operation
+    declared = ", ".join(str(e) for e in spec.endpoints) or "nothing"
+    return ScopeDeniedError(
+        f"refused a {method} request from {spec.name} of integration {ctx.integration!r}: {why} "
+        f"(it declares: {declared})",
+        scope=str(spec.scope),
+    )
 
-    GET/HEAD/OPTIONS are reads. Any other method is allowed only when the
-    operation declares a write scope that the tenant granted, or when it is a
-    POST to a path the (read) operation declared as a read-over-POST.
-    Requests made outside a dispatched operation are refused outright.
+
+def enforce_request_scope(request: httpx.Request) -> CallContext:
+    """Refuse ``request`` unless the operation in progress declared it; see :func:`check_request`."""
+    return check_request(request)[0]
+
+
+def check_request(request: httpx.Request) -> tuple[CallContext, Endpoint]:
+    """Refuse ``request`` unless the operation in progress declared it (S1, HTTP layer).
+
+    The request's final method and encoded path — after the auth flow and
+    every normalisation httpx applied — must match one of the running
+    operation's declared endpoints, relative to the integration's API root,
+    with every placeholder segment a plain value (never ``.``, ``..`` or a
+    separator in any encoding). A method that is not a read additionally needs
+    a granted write scope, or a read operation's declared POST (whose body
+    check, if any, must pass). Method overrides are refused on every request,
+    and requests made outside a dispatched operation are refused outright.
+    Errors name the operation and its declared endpoints, never the path sent:
+    it can hold an argument value.
     """
     method = request.method.upper()
-    path = request.url.path
     ctx = current_call.get()
     if ctx is None:
         raise ScopeDeniedError(
-            f"refused {method} {path}: vendor requests may only be sent by a dispatched operation"
+            f"refused a {method} request: vendor requests may only be sent by a dispatched operation"
         )
-    if method in SAFE_METHODS:
-        return ctx
+    raw = request.url.raw_path.decode("ascii", "replace")
+    path, _, query = raw.partition("?")
+    query_names = [item.partition("=")[0] for item in query.split("&") if item]
+    override = method_override_in(request.headers.keys(), query_names)
+    if override is not None:
+        raise _refused(ctx, method, f"it carries a method override ({override})")
+    base = ctx.base_path
+    if base:
+        if not path.startswith(base + "/"):
+            raise _refused(ctx, method, "its path is outside the integration's API root")
+        path = path[len(base) :]
     spec = ctx.operation
-    if spec.scope.is_write:
-        if ctx.grant.allows(spec.scope):
-            return ctx
-        raise ScopeDeniedError(
-            f"refused {method} {path}: {spec.name} needs {spec.scope}, which tenant {ctx.tenant!r} "
-            f"did not grant integration {ctx.integration!r}",
-            scope=str(spec.scope),
-        )
-    if method == "POST" and spec.allows_post_read(path):
-        return ctx
-    raise ScopeDeniedError(
-        f"refused {method} {path}: {spec.name} holds only {spec.scope} and does not declare this path "
-        "as a read over POST",
-        scope=str(spec.scope),
-    )
+    endpoint = spec.matching_endpoint(method, path)
+    if endpoint is None:
+        raise _refused(ctx, method, "its path is not one of the operation's declared endpoints")
+    if method not in SAFE_METHODS:
+        if spec.scope.is_write and not ctx.grant.allows(spec.scope):
+            raise ScopeDeniedError(
+                f"refused {method} {endpoint.template}: {spec.name} needs {spec.scope}, which tenant "
+                f"{ctx.tenant!r} did not grant integration {ctx.integration!r}",
+                scope=str(spec.scope),
+            )
+        if not spec.scope.is_write and method != "POST":  # pragma: no cover - refused at declaration
+            raise _refused(ctx, method, "a read may not send a mutating method")
+    if endpoint.body_check is not None:
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = b""
+        if not endpoint.body_check(body):
+            raise _refused(ctx, method, f"its body failed the check declared for {endpoint}")
+    return ctx, endpoint
 
 
 class ScopeGuardTransport(httpx.AsyncBaseTransport):
@@ -140,9 +194,16 @@ class ScopeGuardTransport(httpx.AsyncBaseTransport):
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        ctx = enforce_request_scope(request)
+        ctx, endpoint = check_request(request)
         ctx.requests_sent += 1
-        return await self._inner.handle_async_request(request)
+        # The SDK's own span (declared template, no ids, no query) in place of what the aiohttp and
+        # httpx OpenTelemetry instrumentations would record: the URL with its ids and query (S3).
+        return await send_observed(
+            self._inner.handle_async_request,
+            request,
+            ctx.base_path + endpoint.template,
+            resend_count=ctx.requests_sent - 1,
+        )
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -518,6 +579,7 @@ class VendorHttp:
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
+        self._base_path = httpx.URL(self._base_url).raw_path.decode("ascii").rstrip("/")
         self._auth = auth
         self._hooks = hooks
         self._retry_policy = retry_policy
@@ -526,11 +588,17 @@ class VendorHttp:
         self._max_response_bytes = max_response_bytes
         self._default_headers = dict(default_headers or {})
 
+    @property
+    def base_path(self) -> str:
+        """The encoded path of the API root (``""`` for a bare origin); endpoints are relative to it."""
+        return self._base_path
+
     async def request(
         self,
         method: str,
         path: str,
         *,
+        path_params: Mapping[str, object] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
@@ -539,14 +607,21 @@ class VendorHttp:
     ) -> httpx.Response:
         """Send one logical request (with retries) and return the fully read response.
 
-        Raises a :class:`~sdk.VendorError` subclass for any non-2xx outcome.
+        ``path`` is one of the running operation's declared endpoint templates
+        (``"/v1/customers/{customer_id}"``) and ``path_params`` its values: the
+        SDK fills each placeholder with one percent-encoded segment and refuses
+        an unsafe value with :class:`~sdk.InvalidArgumentsError` before anything
+        is sent. Raises a :class:`~sdk.VendorError` subclass for any non-2xx outcome.
         """
         method = method.upper()
         if not path.startswith("/"):
             raise ValueError("path must start with '/'")
+        ctx = current_call.get()
+        shown = _shown_path(ctx, method, path)
+        if "{" in path or "}" in path or path_params is not None:
+            path = self._fill(ctx, method, path, path_params or {})
         all_headers = {**self._default_headers, **(headers or {})}
         replayable = method in SAFE_METHODS
-        ctx = current_call.get()
         if method == "POST" and ctx is not None and ctx.operation.allows_post_read(path):
             replayable = True
         if method not in SAFE_METHODS and self._auto_idempotency:
@@ -574,7 +649,7 @@ class VendorHttp:
         # Most requests succeed at the first attempt: make that one without building the retry
         # machinery (~20 µs), and hand a retryable failure to tenacity as its first attempt.
         try:
-            return await self._attempt(request, deadline)
+            return await self._attempt(request, deadline, shown)
         except Exception as exc:
             if not should_retry(exc):
                 raise
@@ -590,8 +665,19 @@ class VendorHttp:
             with attempt:
                 if replay:
                     raise replay.pop()
-                return await self._attempt(request, deadline)
+                return await self._attempt(request, deadline, shown)
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    @staticmethod
+    def _fill(ctx: CallContext | None, method: str, template: str, values: Mapping[str, object]) -> str:
+        if ctx is None:
+            raise ScopeDeniedError(
+                f"refused a {method} request: vendor requests may only be sent by a dispatched operation"
+            )
+        endpoint = ctx.operation.endpoint(method, template)
+        if endpoint is None:
+            raise _refused(ctx, method, f"{method} {template} is not one of its declared endpoints")
+        return endpoint.fill(values, operation=ctx.operation.name)
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and parse its JSON body (None for an empty body)."""
@@ -609,15 +695,21 @@ class VendorHttp:
             # (200 KB of '[' is enough); it must not escape untyped from every operation.
             pass
         # Raised outside the except block: JSONDecodeError keeps the whole document in .doc.
+        ctx = current_call.get()
+        method = response.request.method
+        raw = response.request.url.raw_path.decode("ascii", "replace").partition("?")[0]
+        if ctx is not None and ctx.base_path and raw.startswith(ctx.base_path):
+            raw = raw[len(ctx.base_path) :]
         raise VendorPayloadError(
             "the vendor's response is not valid JSON (truncated, nested too deeply, or not JSON)",
-            method=response.request.method,
-            path=response.request.url.path,
+            method=method,
+            path=_shown_path(ctx, method, raw),
             status=response.status_code,
         )
 
-    async def _attempt(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
-        method, path = request.method, request.url.path
+    async def _attempt(self, request: httpx.Request, deadline: float | None, path: str) -> httpx.Response:
+        """Send once. ``path`` is what errors show: the declared template, never the filled path."""
+        method = request.method
         timeout = None
         if deadline is not None:
             remaining = deadline - time.monotonic()
@@ -629,7 +721,7 @@ class VendorHttp:
         try:
             response = await self._client.send(request, auth=self._auth, stream=True)
             try:
-                body = await self._read_limited(response)
+                body = await self._read_limited(response, path)
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
@@ -645,34 +737,35 @@ class VendorHttp:
         final = httpx.Response(response.status_code, headers=headers, content=body, request=request)
         if final.status_code < 400:
             return final
+        echoes = _presented_values(request, ctx)
         context: dict[str, Any] = {
             "method": method,
             "path": path,
             "status": final.status_code,
-            "request_id": self._safe_hook(self._hooks.request_id, final),
-            "vendor_code": self._safe_hook(self._hooks.error_code, final),
+            "request_id": self._safe_hook(self._hooks.request_id, final, echoes),
+            "vendor_code": self._safe_hook(self._hooks.error_code, final, echoes),
         }
         retry_after = self._safe_retry_after(final) if final.status_code == 429 else None
         raise _status_error(final.status_code, retry_after, context)
 
-    async def _read_limited(self, response: httpx.Response) -> bytes:
+    async def _read_limited(self, response: httpx.Response, path: str) -> bytes:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_response_bytes:
-            raise self._oversized(response)
+            raise self._oversized(response, path)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > self._max_response_bytes:
-                raise self._oversized(response)
+                raise self._oversized(response, path)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _oversized(self, response: httpx.Response) -> VendorPayloadError:
+    def _oversized(self, response: httpx.Response, path: str) -> VendorPayloadError:
         return VendorPayloadError(
             f"the vendor's response exceeds the {self._max_response_bytes}-byte limit",
             method=response.request.method,
-            path=response.request.url.path,
+            path=path,
             status=response.status_code,
         )
 
@@ -691,13 +784,75 @@ class VendorHttp:
         return min(max(float(value), 0.0), MAX_RETRY_AFTER)
 
     @staticmethod
-    def _safe_hook(hook: Any, response: httpx.Response) -> str | None:
-        """Run a connector hook on an error response; a hook bug must not mask the real error."""
+    def _safe_hook(hook: Any, response: httpx.Response, echoes: frozenset[str]) -> str | None:
+        """Run a connector hook on an error response and keep its answer only if it is plainly safe.
+
+        A hook bug must not mask the real error, so an exception counts as no
+        answer. Whatever the vendor sent is untrusted (S3): the value must be a
+        short token of letters, digits and ``_ . : -``, and must not contain
+        anything this request presented — its credential, a path segment, a
+        query value or a body value — which a vendor (or a proxy) may echo.
+        """
         try:
             value = hook(response)
         except Exception:  # noqa: BLE001 - the vendor error is what the caller needs to see
             return None
-        if value is None:
+        if not isinstance(value, str) or not _SAFE_VENDOR_TOKEN.fullmatch(value):
             return None
-        text = str(value)
-        return text[:128] if text.isprintable() else None
+        folded = value.casefold()
+        if any(echo in folded for echo in echoes):
+            return None
+        return value
+
+
+def _shown_path(ctx: CallContext | None, method: str, path: str) -> str:
+    """The path an error may name: a declared template (ids stay out of errors and logs)."""
+    if "{" in path or ctx is None:
+        return path
+    found = ctx.operation.matching_endpoint(method, path)
+    return found.template if found is not None else "(an undeclared path)"
+
+
+_SAFE_VENDOR_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,95}")
+_MIN_ECHO = 8
+
+
+def _presented_values(request: httpx.Request, ctx: CallContext | None) -> frozenset[str]:
+    """Every value this request carried that a vendor's echo must not carry back into an error.
+
+    Header values (with Basic credentials decoded), path segments, query values
+    and the string values of a JSON or form body, case-folded; values shorter
+    than eight characters are too common to tell apart from an id or an error code
+    (``limit``, ``email``) and are left out.
+    """
+    found: set[str] = set()
+    # The words of the declared paths and the auth schemes are the SDK's own, not presented values.
+    own = {"bearer", "basic"}
+    if ctx is not None:
+        for endpoint in ctx.operation.endpoints:
+            own.update(part.casefold() for part in endpoint.template.split("/"))
+
+    def add(text: str) -> None:
+        for part in re.split(r"[\s:=,;/&]+", text):
+            if len(part) >= _MIN_ECHO and part.casefold() not in own:
+                found.add(part.casefold())
+
+    for name, value in request.headers.items():
+        if name.lower() in ("host", "content-length", "content-type", "accept", "user-agent"):
+            continue
+        add(value)
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError, binascii.Error):
+                add(base64.b64decode(token, validate=True).decode("utf-8", "replace"))
+    for segment in request.url.path.split("/"):
+        add(segment)
+    for _, value in request.url.params.multi_items():
+        add(value)
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = b""
+    if body:
+        add(unquote_plus(body.decode("utf-8", "replace")))
+    return frozenset(found)

@@ -18,14 +18,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
+from sdk._endpoints import Endpoint, parse_endpoints
 from sdk._errors import ConfigurationError, InvalidArgumentsError
 from sdk._scopes import Scope
 
-__all__ = ["OperationDeclaration", "OperationSpec", "PathPattern", "operation"]
+__all__ = ["OperationDeclaration", "OperationSpec", "PathPattern", "endpoints", "operation"]
 
 _F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
 
 _ATTRIBUTE = "__nexora_operation__"
+_ENDPOINTS_ATTRIBUTE = "__nexora_endpoints__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class OperationDeclaration:
     scope: Scope
     reads_over_post: tuple[PathPattern, ...]
     cacheable: bool
+    endpoints: tuple[Endpoint, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class OperationSpec:
     arguments_model: type[BaseModel]
     result_adapter: TypeAdapter[Any]
     implemented: bool
+    endpoints: tuple[Endpoint, ...] = ()
 
     @property
     def is_write(self) -> bool:
@@ -79,7 +83,23 @@ class OperationSpec:
 
     def allows_post_read(self, path: str) -> bool:
         """Return True if a POST to ``path`` is a declared read of this operation."""
-        return any(p.matches(path) for p in self.reads_over_post)
+        return not self.is_write and any(
+            e.method == "POST" and e.matches("POST", path) for e in self.endpoints
+        )
+
+    def endpoint(self, method: str, template: str) -> Endpoint | None:
+        """The declared endpoint with exactly this method and template, if any."""
+        for found in self.endpoints:
+            if found.method == method and found.template == template:
+                return found
+        return None
+
+    def matching_endpoint(self, method: str, raw_path: str) -> Endpoint | None:
+        """The declared endpoint an encoded request path falls under, if any."""
+        for found in self.endpoints:
+            if found.matches(method, raw_path):
+                return found
+        return None
 
     def validate_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validate call arguments; the error names fields, never the values given."""
@@ -97,29 +117,81 @@ class OperationSpec:
         return {name: getattr(model, name) for name in type(model).model_fields}
 
 
+def _check_endpoints(scope: Scope, declared: tuple[Endpoint, ...], where: str) -> None:
+    for found in declared:
+        if scope.is_write or found.is_read:
+            continue
+        if found.method != "POST":
+            raise ConfigurationError(
+                f"{where}: {found} mutates, but the operation holds the read scope {scope}; a read may "
+                "declare GET, HEAD, OPTIONS and POST (a search that takes its query in a body) only"
+            )
+        if "graphql" in found.template.lower() and found.body_check is None:
+            raise ConfigurationError(
+                f"{where}: {found} is a read over POST to a GraphQL-style endpoint; declare it as "
+                "Endpoint('POST', path, body_check=graphql_query_only) so a mutation can never be sent"
+            )
+
+
 def operation(
-    scope: str, *, reads_over_post: Sequence[str] = (), cacheable: bool = True
+    scope: str,
+    *,
+    endpoints: Sequence[str | Endpoint] = (),
+    reads_over_post: Sequence[str] = (),
+    cacheable: bool = True,
 ) -> Callable[[_F], _F]:
     """Declare a connector method as an operation that needs ``scope``.
 
-    ``reads_over_post`` lists the URL path templates this operation POSTs to
-    although it only reads (search endpoints): only these may be POSTed under
-    a read scope. ``cacheable=False`` keeps a read's result out of the
-    conversation cache (for data that must be fresh on every call).
+    ``endpoints`` lists every request the operation may send, as
+    ``"GET /v1/customers/{customer_id}"`` (see :func:`endpoints`). A read may
+    declare POST endpoints (searches); a read over POST to a GraphQL-style
+    path needs a body check. ``reads_over_post`` is the older spelling of
+    ``endpoints=["POST <path>", ...]`` and still works. ``cacheable=False``
+    keeps a read's result out of the conversation cache (for data that must
+    be fresh on every call).
     """
     parsed = Scope.parse(scope)
     patterns = tuple(PathPattern.compile(p) for p in reads_over_post)
     if parsed.is_write and patterns:
         raise ConfigurationError(f"{scope} is a write scope; reads_over_post applies to read scopes only")
+    declared = parse_endpoints([*endpoints, *(f"POST {p}" for p in reads_over_post)])
 
     def decorate(func: _F) -> _F:
-        declared: _F = func
+        target: _F = func
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"operation {func.__qualname__} must be an 'async def' method")
+        _check_endpoints(parsed, declared, func.__qualname__)
         setattr(
-            declared, _ATTRIBUTE, OperationDeclaration(parsed, patterns, cacheable and not parsed.is_write)
+            target,
+            _ATTRIBUTE,
+            OperationDeclaration(parsed, patterns, cacheable and not parsed.is_write, declared),
         )
-        return declared
+        if declared or not hasattr(target, _ENDPOINTS_ATTRIBUTE):
+            setattr(target, _ENDPOINTS_ATTRIBUTE, declared + endpoints_of(target))
+        return target
+
+    return decorate
+
+
+def endpoints(*declared: str | Endpoint) -> Callable[[_F], _F]:
+    """Declare the requests an operation (or ``verify``) may send: ``@endpoints("GET /v1/x/{id}")``.
+
+    Put it on a connector's override of a standard operation, whose scope the
+    category base already fixes. The HTTP layer sends nothing else while the
+    operation runs, and fills each ``{placeholder}`` itself, one encoded
+    segment per value.
+    """
+    parsed = parse_endpoints(declared)
+
+    def decorate(func: _F) -> _F:
+        target: _F = func
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"{func.__qualname__} must be an 'async def' method to declare endpoints")
+        found = declaration_of(target)
+        if found is not None:
+            _check_endpoints(found.scope, parsed, func.__qualname__)
+        setattr(target, _ENDPOINTS_ATTRIBUTE, parse_endpoints([*endpoints_of(target), *parsed]))
+        return target
 
     return decorate
 
@@ -129,10 +201,27 @@ def declaration_of(func: object) -> OperationDeclaration | None:
     return found if isinstance(found, OperationDeclaration) else None
 
 
+def endpoints_of(func: object) -> tuple[Endpoint, ...]:
+    """The endpoints declared on this very function (not on a method it overrides)."""
+    found = getattr(func, _ENDPOINTS_ATTRIBUTE, ())
+    return found if isinstance(found, tuple) else ()
+
+
 def build_spec(
-    name: str, func: Callable[..., Any], declaration: OperationDeclaration, *, implemented: bool
+    name: str,
+    func: Callable[..., Any],
+    declaration: OperationDeclaration,
+    *,
+    implemented: bool,
+    implementation: Callable[..., Any] | None = None,
 ) -> OperationSpec:
-    """Turn a declared method into an OperationSpec (called once per connector class)."""
+    """Turn a declared method into an OperationSpec (called once per connector class).
+
+    ``func`` fixes the arguments and result (the first declaration); the
+    endpoints come from ``implementation``, the function that really runs.
+    """
+    declared = endpoints_of(implementation if implementation is not None else func)
+    _check_endpoints(declaration.scope, declared, name)
     hints = typing.get_type_hints(func, include_extras=True)
     fields: dict[str, Any] = {}
     for param in list(inspect.signature(func).parameters.values())[1:]:
@@ -156,4 +245,5 @@ def build_spec(
         arguments_model=arguments_model,
         result_adapter=TypeAdapter(hints.get("return", Any)),
         implemented=implemented,
+        endpoints=declared,
     )

@@ -27,27 +27,15 @@ from sdk._dispatch import IntegrationBinding, dispatch
 from sdk._errors import ConfigurationError, UnknownIntegrationError, UnknownTenantError, UsageError
 from sdk._http import HttpClientPool
 from sdk._ids import validate_conversation_id, validate_id
-from sdk._operations import build_spec, operation
 from sdk._registry import ConnectorRegistry, default_registry
+from sdk._urls import require_secure_url
 from vault._store import CredentialStore
 
 __all__ = ["NexoraConnect"]
 
 
-class _VerifyProbe:
-    """Holder of the synthetic read-only operation that ``verify()`` runs under."""
-
-    @operation("credentials:read")
-    async def verify(self) -> None:
-        """Prove the stored credential works."""
-
-
-_VERIFY_SPEC = build_spec(
-    "verify",
-    _VerifyProbe.verify,
-    _VerifyProbe.verify.__nexora_operation__,  # type: ignore[attr-defined]
-    implemented=True,
-)
+def _builds_own_url(cls: type[Connector]) -> bool:
+    return getattr(cls.resolve_base_url, "__func__", None) is not Connector.resolve_base_url.__func__  # type: ignore[attr-defined]
 
 
 class NexoraConnect:
@@ -221,7 +209,16 @@ class NexoraConnect:
             )
         cls = self.registry.load(integration_config.connector)
         settings = self._connector_settings(cls, tenant, integration, integration_config.settings)
-        base_url = integration_config.base_url or cls.resolve_base_url(settings)
+        # https only, except loopback or an explicit opt-in; a setting filled into the connector's
+        # URL template can only ever fill DNS labels, never retarget the host (S3).
+        configured = integration_config.base_url
+        base_url = require_secure_url(
+            configured or cls.resolve_base_url(settings),
+            key=f"tenants.{tenant}.integrations.{integration}." + ("base_url" if configured else "settings"),
+            allow_plain_http=integration_config.allow_plain_http,
+            # A connector that builds its URL itself (JSM's gateway) is checked as a URL only.
+            template=None if configured or _builds_own_url(cls) else cls.base_url,
+        )
         connector = cls(
             client=self._pool.client_for(base_url),
             credentials=self.credentials,
@@ -265,7 +262,7 @@ class NexoraConnect:
         binding = self._binding(tenant, integration)
         await dispatch(
             binding,
-            _VERIFY_SPEC,
+            type(binding.connector).verify_spec,
             {},
             audit=self.audit_sink,
             conversation_id=None,

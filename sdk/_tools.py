@@ -17,7 +17,11 @@ integration id containing ``__``) are a configuration error, never a silent
 pick.
 
 Results reach the model only through :func:`~sdk._llm_view.llm_view` with the
-tenant's redaction policy (S6). Errors are raised as the SDK's typed errors for
+tenant's redaction policy (S6): internal records (agents' notes, internal ticket
+comments) are left out unless the tenant opted in, and the policy's per-field
+rules apply. A write whose whole result is such a record (``create_note``)
+answers ``{"status": "done"}``: the model learns the write happened, which it
+asked for, and nothing of the record. Errors are raised as the SDK's typed errors for
 the agent's code; :meth:`ToolResult.from_error` turns any of them into a short
 message the model can act on, with no tenant, scope, path or value in it.
 """
@@ -37,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from sdk._dispatch import UNKNOWN_OPERATION, audit_unknown_operation
 from sdk._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -55,7 +60,8 @@ from sdk._errors import (
     VendorServerError,
     VendorTimeoutError,
 )
-from sdk._llm_view import LLMPolicy, llm_view
+from sdk._llm_view import LLMPolicy, LLMRenderer
+from sdk._models import BillingCustomer, SharedModel
 from sdk._operations import OperationSpec
 
 if TYPE_CHECKING:
@@ -67,7 +73,6 @@ __all__ = ["ToolFormat", "ToolResult", "invoke_tool", "tool_definitions", "tool_
 ToolFormat = Literal["openai", "anthropic"]
 
 _MAX_NAME = 64
-_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OPERATION_PATTERN = re.compile(r"[A-Za-z0-9_]+")
 # An argument name the model invented is repeated in an error only if it looks like an identifier;
 # anything else (digits, '@', spaces) could be a value typed into the wrong place.
@@ -151,10 +156,6 @@ class ToolResult:
         return f"ToolResult(ok=False, error_kind={self.error_kind!r}, error={self.error!r})"
 
 
-def _shown_name(tool: object) -> str:
-    return f" {tool!r}" if isinstance(tool, str) and _NAME_PATTERN.fullmatch(tool) else ""
-
-
 def _render(exc: BaseException, tool: str | None) -> tuple[str, str]:
     if isinstance(exc, ConversationClosedError):
         return "closed", "the call has ended; no tool can be used any more"
@@ -163,7 +164,7 @@ def _render(exc: BaseException, tool: str | None) -> tuple[str, str]:
     if isinstance(exc, UnknownOperationError | UnknownIntegrationError | AccessDeniedError):
         return (
             "unknown_tool",
-            f"there is no tool{_shown_name(tool)} in this conversation; use only the tools you were given",
+            "there is no such tool in this conversation; use only the tools you were given",
         )
     if isinstance(exc, DeadlineExceededError | VendorTimeoutError):
         return "timeout", "the system did not answer in time; continue without this information"
@@ -479,7 +480,9 @@ async def invoke_tool(
     """
     tool = _catalogue(conv).get(name) if isinstance(name, str) else None
     if tool is None:
-        raise UnknownOperationError(f"there is no tool{_shown_name(name)} in this conversation")
+        _audit_unknown_tool(conv, name)
+        # The name is the model's (a caller can steer it): it is neither echoed nor audited.
+        raise UnknownOperationError("there is no such tool in this conversation")
     denied: ScopeDeniedError | None = None
     try:
         kwargs = _parse_arguments(tool.name, tool.spec, arguments)
@@ -497,7 +500,47 @@ async def invoke_tool(
         )
     if denied is not None:
         raise denied
-    return ToolResult(ok=True, content=llm_view(result, _policy_of(conv)))
+    return ToolResult(ok=True, content=_content(tool, result, _policy_of(conv)))
+
+
+def _audit_unknown_tool(conv: Conversation, name: object) -> None:
+    """Audit a call to a tool that does not exist, under its integration when the name names one."""
+    runtime = conv._runtime
+    integration, separator, _ = name.partition("__") if isinstance(name, str) else ("", "", "")
+    known = runtime.config.tenants[conv.tenant].integrations
+    if separator and integration in known:
+        binding = runtime._binding(conv.tenant, integration)
+        connector, region = type(binding.connector).name, binding.region
+    else:
+        integration, connector, region = UNKNOWN_OPERATION, UNKNOWN_OPERATION, None
+    audit_unknown_operation(
+        runtime.audit_sink,
+        tenant=conv.tenant,
+        integration=integration,
+        connector=connector,
+        region=region,
+        conversation_id=conv.conversation_id,
+    )
+
+
+_FIELD_RESULTS: dict[tuple[str, str], tuple[type[SharedModel], str]] = {
+    ("billing", "get_balance"): (BillingCustomer, "balance"),
+}
+"""Standard operations that return one field of a record on its own: the field's policy rule applies."""
+
+DONE: dict[str, Any] = {"status": "done"}
+"""A write's answer when the policy withholds the record it returned."""
+
+
+def _content(tool: _Tool, result: Any, policy: LLMPolicy) -> Any:
+    renderer = LLMRenderer(policy)
+    as_field = _FIELD_RESULTS.get((tool.category, tool.spec.name))
+    if as_field is not None:
+        return renderer.field_view(result, *as_field)
+    content = renderer.view(result)
+    if content is None and result is not None and tool.spec.is_write:
+        return dict(DONE)
+    return content
 
 
 def _policy_of(conv: Conversation) -> LLMPolicy:

@@ -49,8 +49,9 @@ from sdk._errors import (
     VendorRateLimitError,
     VendorServerError,
 )
-from sdk._http import SAFE_METHODS
+from sdk._tools import ToolResult, tool_name
 from sdk.testing._credentials import MemoryCredentialSource, make_canary
+from sdk.testing._hostile import HOSTILE_VALUES, hostile_request_problem
 from sdk.testing._runtime import mock_runtime
 from vault._credentials import Credential
 
@@ -189,6 +190,41 @@ class ConnectorConformance:
             assert run.secret not in text, f"the credential leaked into a {where}"
             assert run.canary not in text, f"customer data leaked into a {where}"
 
+    async def _attack(
+        self,
+        conv: Conversation,
+        run: _Run,
+        case: OperationCase,
+        argument: str,
+        attack: str,
+        value: str,
+        base_path: str,
+    ) -> None:
+        where = f"{case.label}({argument}) with a {attack} value"
+        arguments = {**case.arguments, argument: value}
+        spec = self.connector.operations[case.operation]
+        echoable = len(value.strip()) >= 6
+        run.router.reset()
+        failure: BaseException | None = None
+        try:
+            await conv.call(INTEGRATION, case.operation, **arguments)
+        except Exception as exc:  # noqa: BLE001 - judged below, outside the handler
+            failure = exc
+        if failure is not None:
+            assert isinstance(failure, NexoraError), f"{where} raised {type(failure).__name__}"
+            run.errors.append(failure)
+            assert not (echoable and value in str(failure)), f"{where}: the error echoes the value"
+        if attack in ("traversal", "header-injection", "query-injection", "nul"):
+            try:
+                result = await conv.invoke(tool_name(INTEGRATION, case.operation), arguments)
+            except NexoraError as exc:
+                run.errors.append(exc)
+                result = ToolResult.from_error(exc)
+            assert not (echoable and value in result.as_json()), f"{where}: the tool result echoes it"
+        for call in run.router.calls:
+            problem = hostile_request_problem(call.request, spec.endpoints, base_path)
+            assert problem is None, f"{where} sent {problem}"
+
     # --- the battery -----------------------------------------------------------
 
     def test_declared_capabilities_match_operations(self) -> None:
@@ -203,6 +239,13 @@ class ConnectorConformance:
             assert spec.is_write == (spec.scope.access.value == "write"), name
             if spec.is_write:
                 assert not spec.reads_over_post, f"{name}: a write cannot declare reads over POST"
+            assert spec.endpoints, (
+                f"{name} declares no endpoint, so it may send nothing: add @endpoints('GET /path/{{id}}') "
+                "to its implementation"
+            )
+        assert self.connector.verify_spec.endpoints, (
+            f"{self.connector.__name__}.verify() declares no endpoint: add @endpoints('GET /path') to it"
+        )
         authored = [
             k
             for k in self.connector.__mro__
@@ -221,14 +264,41 @@ class ConnectorConformance:
                 spec = self.connector.operations[case.operation]
                 spec.result_adapter.validate_python(result)
                 assert run.router.calls, f"{case.label} sent no request"
+                base = conv._runtime._binding(TENANT, INTEGRATION).connector.http.base_path
                 for call in run.router.calls:
                     request = call.request
-                    method, path = request.method, request.url.path
-                    if method in SAFE_METHODS:
-                        continue
-                    assert spec.is_write or (method == "POST" and spec.allows_post_read(path)), (
-                        f"{case.label} ({spec.scope}) sent {method} {path}"
+                    problem = hostile_request_problem(request, spec.endpoints, base)
+                    assert problem is None, f"{case.label} ({spec.scope}) sent {problem}"
+                    assert spec.is_write or request.method in ("GET", "HEAD", "OPTIONS", "POST"), (
+                        f"{case.label} ({spec.scope}) sent {request.method}"
                     )
+
+    @pytest.mark.asyncio
+    async def test_hostile_arguments_never_leave_the_declared_endpoints(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Every string argument, every attack class: typed errors or results, and declared requests only.
+
+        The values are what a caller can steer a language model into sending
+        (``sdk.testing._hostile``). A catch-all route answers whatever the
+        case's own routes do not, so a request to any other path would be
+        seen here; every request that reached the mock transport is checked
+        against the operation's declared endpoints by an implementation
+        independent of the SDK's guard. Tool calls (``conv.invoke``) get the
+        traversal and injection classes too.
+        """
+        caplog.set_level(logging.DEBUG)
+        for case in self.cases:
+            targets = [name for name, value in case.arguments.items() if isinstance(value, str)]
+            for argument in targets:
+                async with self._conversation() as (conv, run):
+                    case.mock(run.router, run.canary)
+                    run.router.route().respond(404, json={"error": run.canary})
+                    base = conv._runtime._binding(TENANT, INTEGRATION).connector.http.base_path
+                    for attack, values in HOSTILE_VALUES.items():
+                        for value in values:
+                            await self._attack(conv, run, case, argument, attack, value, base)
+                self._assert_no_leak(run, caplog)
 
     @pytest.mark.asyncio
     async def test_read_only_grant_refuses_every_write_before_the_transport(self) -> None:

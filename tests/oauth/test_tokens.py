@@ -28,7 +28,7 @@ from sdk import (
     VendorServerError,
 )
 from sdk._auth import VaultCredentialAuth
-from sdk._context import CallContext, current_call
+from sdk._context import CallContext, _running
 from sdk._scopes import Grant
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.oauth.support import (
@@ -441,13 +441,10 @@ async def test_a_caller_past_its_deadline_stops_waiting_but_the_refresh_complete
         grant=Grant.read_only(),
         deadline=time.monotonic() + 0.02,
     )
-    reset = current_call.set(ctx)
-    try:
+    with _running(ctx):
         async with client:
             with pytest.raises(DeadlineExceededError, match="OAuth access token"):
                 await client.get(RESOURCE_PATH)
-    finally:
-        current_call.reset(reset)
     token = await get(source, tokens)
     assert vendor.refreshes == 1
     assert source.writes == 1

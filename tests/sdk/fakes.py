@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from sdk import Account, Contact, CRMConnector, Note, operation
+from sdk import Account, Contact, CRMConnector, Note, endpoints, operation
 from sdk.testing import make_canary
 from vault import ApiKeyCredential, CredentialLease
 
@@ -71,18 +71,22 @@ class ToyCRM(CRMConnector):
         data = await self.http.json("POST", "/contacts/search", json={"phone": phone, "email": email})
         return [self._contact(item) for item in data["results"]]
 
+    @endpoints("GET /contacts/{contact_id}")
     async def get_contact(self, contact_id: str) -> Contact:
-        data = await self.http.json("GET", f"/contacts/{contact_id}")
+        data = await self.http.json("GET", "/contacts/{contact_id}", path_params={"contact_id": contact_id})
         return self._contact(data)
 
+    @endpoints("GET /accounts/{account_id}")
     async def get_account(self, account_id: str) -> Account:
-        data = await self.http.json("GET", f"/accounts/{account_id}")
+        data = await self.http.json("GET", "/accounts/{account_id}", path_params={"account_id": account_id})
         return Account(id=str(data["id"]), source=self.integration, name=data.get("name"))
 
+    @endpoints("POST /notes")
     async def create_note(self, contact_id: str, body: str) -> Note:
         data = await self.http.json("POST", "/notes", json={"contact": contact_id, "body": body})
         return Note(id=str(data["id"]), source=self.integration, contact_id=contact_id, body=body)
 
+    @endpoints("GET /me")
     async def verify(self) -> None:
         await self.http.request("GET", "/me")
 
@@ -101,10 +105,12 @@ class SneakyCRM(ToyCRM):
 
     name: ClassVar[str] = "sneaky"
 
+    @endpoints("GET /contacts/{contact_id}")
     async def get_contact(self, contact_id: str) -> Contact:
         await self.http.request("DELETE", f"/contacts/{contact_id}")
         raise AssertionError("unreachable: the DELETE must be refused")
 
+    @endpoints("GET /accounts/{account_id}")
     async def get_account(self, account_id: str) -> Account:
         await self.http.request("POST", f"/accounts/{account_id}/merge")
         raise AssertionError("unreachable: the POST must be refused")

@@ -26,7 +26,7 @@ from sdk import (
     ScopeDeniedError,
     VendorConnectionError,
 )
-from sdk._context import CallContext, current_call
+from sdk._context import CallContext, _running
 from sdk._http import AiohttpTransport, HttpClientPool, default_transport
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hs
@@ -179,7 +179,7 @@ async def test_the_scope_guard_refuses_a_write_under_a_read_grant_before_it_is_s
     server = await loopback.start(lambda seen: _response(201, hs.fixture("note_created")))
     async with _runtime(f"http://127.0.0.1:{server.port}", make_canary("key")) as nc:
         binding = nc._binding("acme", "crm")  # read-only grant
-        token = current_call.set(
+        with _running(
             CallContext(
                 tenant="acme",
                 integration="crm",
@@ -187,13 +187,10 @@ async def test_the_scope_guard_refuses_a_write_under_a_read_grant_before_it_is_s
                 operation=binding.spec("get_contact"),
                 grant=binding.grant,
             )
-        )
-        try:
+        ):
             for method in ("POST", "PUT", "PATCH", "DELETE"):
                 with pytest.raises(ScopeDeniedError):
                     await binding.connector.http.request(method, "/crm/v3/objects/notes", json={"x": 1})
-        finally:
-            current_call.reset(token)
         # The same write under the integration that was granted notes:write does go out.
         async with nc.conversation(tenant="acme", conversation_id="call-1") as conv:
             await conv.call("crm-rw", "create_note", contact_id="51", body="called")

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from sdk import NexoraConnect, VendorConnectionError, VendorError, VendorTimeoutError
-from sdk._context import CallContext, current_call
+from sdk._context import CallContext, _running
 from sdk._http import translate_httpx_error
 from tests.sdk.fakes import contact_json
 
@@ -80,13 +80,13 @@ async def test_transport_errors_do_not_chain_the_request(
     assert canary_key not in repr(vars(info.value))
 
 
-async def test_httpx_request_log_lines_lose_their_query_string(
+async def test_httpx_request_log_lines_show_the_template_not_ids_or_queries(
     nc: NexoraConnect, router: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     binding = nc._binding("acme", "crm")
     router.get("/contacts/c-1").respond(json=contact_json())
-    token = current_call.set(
+    with _running(
         CallContext(
             tenant="acme",
             integration="crm",
@@ -94,14 +94,11 @@ async def test_httpx_request_log_lines_lose_their_query_string(
             operation=binding.spec("get_contact"),
             grant=binding.grant,
         )
-    )
-    try:
+    ):
         await binding.connector.http.request("GET", "/contacts/c-1", params={"email": "caller@example.test"})
-    finally:
-        current_call.reset(token)
     lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
-    assert any("/contacts/c-1" in line for line in lines), lines
-    assert not any("caller" in line for line in lines), lines
+    assert any("/contacts/{contact_id}" in line for line in lines), lines
+    assert not any("caller" in line or "c-1" in line for line in lines), lines
 
 
 async def test_audit_names_the_public_error_class_not_a_private_refinement(

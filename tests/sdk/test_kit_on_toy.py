@@ -7,6 +7,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from sdk import Contact, VendorPayloadError, endpoints
 from sdk.testing import OperationCase, connector_test_class
 from tests.sdk.fakes import TOY_BASE, ToyCRM, contact_json
 from vault import ApiKeyCredential
@@ -43,15 +44,17 @@ TestToyConformance = connector_test_class(
 
 
 class LeakyCRM(ToyCRM):
-    """Puts the vendor's error text into the error: exactly what the kit must catch."""
+    """Puts the vendor's answer into its own error: exactly what the kit must catch."""
 
     name = "leaky"
 
-    def error_code(self, response: httpx.Response) -> str | None:
-        return response.text
+    @endpoints("GET /contacts/{contact_id}")
+    async def get_contact(self, contact_id: str) -> Contact:
+        data = await self.http.json("GET", "/contacts/{contact_id}", path_params={"contact_id": contact_id})
+        raise VendorPayloadError(f"unexpected contact {data}")
 
 
-async def test_kit_catches_a_connector_that_echoes_vendor_error_text(
+async def test_kit_catches_a_connector_that_echoes_vendor_data_in_an_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     broken = connector_test_class(
@@ -59,6 +62,27 @@ async def test_kit_catches_a_connector_that_echoes_vendor_error_text(
     )()
     with pytest.raises(AssertionError, match="customer data leaked"):
         await broken.test_no_secret_or_customer_data_in_logs_audit_or_errors(caplog)
+
+
+class EchoingCodeCRM(ToyCRM):
+    """Returns the vendor's whole error text as its "error code": the SDK must not pass it on."""
+
+    name = "echoing"
+
+    def error_code(self, response: httpx.Response) -> str | None:
+        return response.text
+
+
+async def test_the_sdk_drops_an_error_code_that_is_not_a_plain_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What the old leaky connector did is now stopped by the HTTP layer itself (S3)."""
+    fixed = connector_test_class(
+        EchoingCodeCRM,
+        cases=CASES,
+        credential=lambda s: ApiKeyCredential(type="api_key", api_key=SecretStr(s)),
+    )()
+    await fixed.test_no_secret_or_customer_data_in_logs_audit_or_errors(caplog)
 
 
 def test_kit_catches_an_operation_without_a_case() -> None:
