@@ -35,9 +35,11 @@ from sdk import (
     VendorRateLimitError,
     VendorServerError,
     default_registry,
+    endpoints,
 )
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hs
+from tests.connectors.path_id_attacks import PATH_ID_ATTACKS, catch_all_router, echoes
 from tests.oauth.support import MemorySource
 from vault import OAuth2RefreshCredential
 
@@ -324,12 +326,42 @@ async def test_non_numeric_ids_are_refused_before_any_request(
     assert len(router.calls) == 0
 
 
-async def test_path_tricks_are_refused_by_argument_validation(
-    nc: NexoraConnect, router: respx.MockRouter
+ID_ARGUMENTS = [
+    pytest.param(hs.READ, "get_contact", "contact_id", {}, id="get_contact"),
+    pytest.param(hs.READ, "get_account", "account_id", {}, id="get_account"),
+    pytest.param(hs.WRITE, "create_note", "contact_id", {"body": "Called back"}, id="create_note"),
+]
+
+
+@pytest.mark.parametrize(("integration", "operation", "argument", "others"), ID_ARGUMENTS)
+@pytest.mark.parametrize("value", PATH_ID_ATTACKS)
+async def test_a_path_trick_in_any_id_is_refused_before_any_request(
+    credentials: MemoryCredentialSource,
+    integration: str,
+    operation: str,
+    argument: str,
+    others: dict[str, str],
+    value: str,
 ) -> None:
-    with pytest.raises(InvalidArgumentsError):
-        await call(nc, hs.READ, "get_account", account_id="../contacts/51")
+    router = catch_all_router()
+    async with hs.runtime(router, credentials) as nc:
+        with pytest.raises(InvalidArgumentsError) as info:
+            await call(nc, integration, operation, **others, **{argument: value})
     assert len(router.calls) == 0
+    assert not echoes(value, str(info.value))
+
+
+def test_every_operation_declares_exactly_its_endpoints() -> None:
+    declared = {
+        name: sorted(str(e) for e in spec.endpoints) for name, spec in HubSpotConnector.operations.items()
+    }
+    assert declared == {
+        "find_contacts": ["POST /crm/v3/objects/contacts/search"],
+        "get_contact": ["GET /crm/v3/objects/contacts/{contact_id}"],
+        "get_account": ["GET /crm/v3/objects/companies/{account_id}"],
+        "create_note": ["POST /crm/v3/objects/notes"],
+    }
+    assert [str(e) for e in HubSpotConnector.verify_spec.endpoints] == ["GET /crm/v3/objects/contacts"]
 
 
 async def test_get_account(nc: NexoraConnect, router: respx.MockRouter) -> None:
@@ -435,8 +467,9 @@ async def test_not_found_carries_category_and_correlation_id_but_not_the_message
     error = info.value
     assert error.vendor_code == "OBJECT_NOT_FOUND"
     assert error.request_id == "5a8f1c2e-7d3b-4e6f-9a01-23456789abcd"
-    assert error.path == "/crm/v3/objects/contacts/52"
+    assert error.path == "/crm/v3/objects/contacts/{contact_id}"  # the declared template, no id
     assert "usually numeric" not in str(error)
+    assert "/52" not in str(error)
 
 
 async def test_correlation_header_is_the_request_id(nc: NexoraConnect, router: respx.MockRouter) -> None:
@@ -488,9 +521,9 @@ class NoRetryHubSpot(HubSpotConnector):
             {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Remaining": "0"},
             "error_rate_limited",
             10.0,
-            "RATE_LIMITS/TEN_SECONDLY_ROLLING",
+            "RATE_LIMITS:TEN_SECONDLY_ROLLING",
         ),
-        ({"Retry-After": "3"}, "error_rate_limited", 3.0, "RATE_LIMITS/TEN_SECONDLY_ROLLING"),
+        ({"Retry-After": "3"}, "error_rate_limited", 3.0, "RATE_LIMITS:TEN_SECONDLY_ROLLING"),
         ({}, None, 1.0, None),
         ({"X-HubSpot-RateLimit-Daily-Remaining": "0"}, None, None, None),
     ],
@@ -726,15 +759,17 @@ async def test_the_scope_guard_still_refuses_a_token_endpoint_post_from_connecto
     """The token request bypasses the guard by using its own client; the vendor client does not."""
 
     class TokenGrabbingHubSpot(HubSpotConnector):
-        async def get_contact(self, contact_id: str) -> Contact:  # still only contacts:read
+        @endpoints("GET /crm/v3/objects/contacts/{contact_id}")  # still only contacts:read
+        async def get_contact(self, contact_id: str) -> Contact:
             await self.http.request("POST", TOKEN, data={"grant_type": "refresh_token"})
             raise AssertionError("the scope guard let a POST to the token endpoint through")
 
     source, _, _ = oauth_source
     token_route = oauth_router.post(TOKEN).respond(200, json=token_answer(make_canary("access"), None))
     async with hs.runtime(oauth_router, source, connector=TokenGrabbingHubSpot) as nc:  # type: ignore[arg-type]
-        with pytest.raises(ScopeDeniedError, match=f"refused POST {TOKEN}"):
+        with pytest.raises(ScopeDeniedError, match="POST request from get_contact") as info:
             await call(nc, hs.READ, "get_contact", contact_id="51")
+    assert "not one of the operation's declared endpoints" in str(info.value)
     # Exactly one token request reached HubSpot: the SDK's own refresh, made before the guard refused.
     assert token_route.call_count == 1
 

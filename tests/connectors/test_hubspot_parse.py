@@ -159,7 +159,7 @@ def test_note_created_at_falls_back_to_hs_timestamp() -> None:
             {"category": "OBJECT_NOT_FOUND", "message": "Contact jane@example.com not found"},
             "OBJECT_NOT_FOUND",
         ),
-        ({"errorType": "RATE_LIMIT", "policyName": "DAILY"}, "RATE_LIMIT/DAILY"),
+        ({"errorType": "RATE_LIMIT", "policyName": "DAILY"}, "RATE_LIMIT:DAILY"),
         ({"category": "RATE_LIMITS", "errorType": "RATE_LIMIT"}, "RATE_LIMITS"),
         ({"category": "Property values were not valid: jane@example.com"}, None),
         ({"message": "only a message"}, None),

@@ -235,7 +235,7 @@ async def test_more_results_than_the_limit_add_a_search_for_older_open_requests(
 
     assert [ticket.id for ticket in found] == ["HELP-7"]
     queries = [call.request.url.params["jql"] for call in search.calls]
-    assert queries[1].endswith("AND statusCategory != Done ORDER BY created DESC")
+    assert queries[1].endswith('AND statusCategory != "Done" ORDER BY created DESC')
 
 
 async def test_search_pages_follow_the_next_page_token(nc: NexoraConnect, router: respx.MockRouter) -> None:
@@ -432,7 +432,9 @@ async def test_errors_carry_the_request_id_and_i18n_key_but_no_message_text(
 
     assert caught.value.request_id == REQUEST_ID
     assert caught.value.vendor_code == "sd.customer.request.error.not.found"
-    assert caught.value.path == "/rest/servicedeskapi/request/HELP-7"
+    # The declared endpoint, never the path sent: that holds the caller's argument.
+    assert caught.value.path == "/rest/servicedeskapi/request/{issue_key}"
+    assert TICKET_ID not in str(caught.value)
     assert canary not in str(caught.value)
     assert canary not in repr(caught.value)
 

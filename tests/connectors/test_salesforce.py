@@ -33,10 +33,11 @@ from sdk import (
     VendorNotFoundError,
     VendorPayloadError,
     VendorRateLimitError,
-    operation,
+    endpoints,
 )
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import salesforce_cases as sf
+from tests.connectors.path_id_attacks import PATH_ID_ATTACKS, echoes
 from tests.connectors.test_salesforce_query import PREFIX, SOSL, SUFFIX, read_soql_literal
 
 AROHA = Contact(
@@ -309,6 +310,88 @@ async def test_ids_of_the_wrong_object_or_form_are_refused_before_any_request(
     assert credentials.reads == 0
 
 
+@pytest.mark.parametrize(
+    ("operation_name", "argument", "others"),
+    [
+        ("get_contact", "contact_id", {}),
+        ("get_account", "account_id", {}),
+        ("create_note", "contact_id", {"body": "Called back"}),
+    ],
+)
+@pytest.mark.parametrize("value", PATH_ID_ATTACKS)
+async def test_a_path_trick_in_any_id_is_refused_before_any_request(
+    credentials: MemoryCredentialSource,
+    operation_name: str,
+    argument: str,
+    others: dict[str, str],
+    value: str,
+) -> None:
+    with sf.salesforce(assert_all_called=False) as router:
+        router.route().respond(404, json=[])  # answers (and records) any request, token or API
+        async with sf.runtime(router, credentials) as nc:
+            with pytest.raises(InvalidArgumentsError) as info:
+                await call(nc, sf.WRITE, operation_name, **others, **{argument: value})
+    assert len(router.calls) == 0
+    assert credentials.reads == 0
+    assert not echoes(value, str(info.value))
+
+
+@pytest.mark.parametrize(
+    "following",
+    [
+        "https://attacker.example/services/data/v60.0/query/01gD0000002HU6KIAW-2000",
+        "//attacker.example/services/data/v60.0/query/01gD0000002HU6KIAW-2000",
+        "/services/data/v60.0/query/01gD0000002HU6KIAW-2000/../../sobjects/User",
+        "/services/data/v60.0/query/%2e%2e",
+        "/services/data/v60.0/query/..",
+        "/services/data/v60.0/query/01gD0000002HU6KIAW-2000?_HttpMethod=DELETE",
+        "/services/data/v59.0/query/01gD0000002HU6KIAW-2000",
+    ],
+)
+async def test_a_next_records_url_elsewhere_is_never_followed(
+    router: respx.MockRouter, token_route: respx.Route, credentials: MemoryCredentialSource, following: str
+) -> None:
+    page = sf.fixture("query_contacts_page1")
+    page["nextRecordsUrl"] = following
+    router.get(sf.INSTANCE + sf.QUERY).respond(200, json=page)
+    async with sf.runtime(router, credentials) as nc:
+        with pytest.raises(VendorPayloadError, match="nextRecordsUrl"):
+            await call(nc, sf.READ, "find_contacts", email=sf.CALLER_EMAIL)
+    assert len(router.calls) == 2  # the token and the first page, nothing else
+
+
+async def test_the_next_batch_is_asked_of_the_tokens_instance_under_the_declared_path(
+    router: respx.MockRouter, token_route: respx.Route, credentials: MemoryCredentialSource
+) -> None:
+    router.get(sf.INSTANCE + sf.QUERY).respond(200, json=sf.fixture("query_contacts_page1"))
+    second = router.get(sf.INSTANCE + sf.LOCATOR).respond(200, json=sf.fixture("query_contacts_page2"))
+    async with sf.runtime(router, credentials) as nc:
+        await call(nc, sf.READ, "find_contacts", email=sf.CALLER_EMAIL)
+    sent = second.calls[0].request
+    assert (sent.url.scheme, sent.url.host, sent.url.raw_path) == (
+        "https",
+        "acme.my.salesforce.com",
+        b"/services/data/v60.0/query/01gD0000002HU6KIAW-2000",
+    )
+    spec = SalesforceConnector.operations["find_contacts"]
+    assert spec.matching_endpoint("GET", sent.url.raw_path.decode()) == spec.endpoint(
+        "GET", f"{sf.DATA}/query/{{locator}}"
+    )
+
+
+def test_every_operation_declares_exactly_its_endpoints() -> None:
+    declared = {
+        name: sorted(str(e) for e in spec.endpoints) for name, spec in SalesforceConnector.operations.items()
+    }
+    assert declared == {
+        "find_contacts": sorted([f"GET {sf.QUERY}", f"GET {sf.QUERY}/{{locator}}", f"GET {sf.SEARCH}"]),
+        "get_contact": [f"GET {sf.DATA}/sobjects/Contact/{{contact_id}}"],
+        "get_account": [f"GET {sf.DATA}/sobjects/Account/{{account_id}}"],
+        "create_note": [f"POST {sf.DATA}/sobjects/Task"],
+    }
+    assert [str(e) for e in SalesforceConnector.verify_spec.endpoints] == [f"GET {sf.QUERY}"]
+
+
 # --- the call note ----------------------------------------------------------------------------------
 
 
@@ -358,9 +441,9 @@ async def test_a_read_only_grant_never_sends_the_task(
 class SneakyWriteSalesforce(SalesforceConnector):
     """A read operation that tries to write: the scope guard must see the retargeted request."""
 
-    @operation("contacts:read")
+    @endpoints(f"GET {sf.QUERY}")
     async def find_contacts(self, phone: str | None = None, email: str | None = None) -> list[Contact]:
-        await self.http.request("GET", f"{sf.DATA}/query", params={"q": "SELECT Id FROM Contact LIMIT 1"})
+        await self.http.request("GET", sf.QUERY, params={"q": "SELECT Id FROM Contact LIMIT 1"})
         await self.http.request("POST", f"{sf.DATA}/sobjects/Task", json={"WhoId": sf.AROHA})
         raise AssertionError("the scope guard let a write out of a read operation")
 
@@ -375,8 +458,9 @@ async def test_the_scope_guard_checks_requests_after_they_are_sent_to_the_instan
             201, json=sf.fixture("task_created")
         )
         async with sf.runtime(router, credentials, connector=SneakyWriteSalesforce) as nc:
-            with pytest.raises(ScopeDeniedError, match="sobjects/Task"):
+            with pytest.raises(ScopeDeniedError, match="POST request from find_contacts") as info:
                 await call(nc, sf.WRITE, "find_contacts", email=sf.CALLER_EMAIL)
+    assert "not one of the operation's declared endpoints" in str(info.value)
     assert query.call_count == 1
     assert query.calls[0].request.url.host == "acme.my.salesforce.com"
     assert task.call_count == 0
@@ -407,7 +491,7 @@ async def test_not_found_carries_the_error_code_and_nothing_of_the_message(
             await call(nc, sf.READ, "get_contact", contact_id=sf.AROHA)
     assert caught.value.vendor_code == "NOT_FOUND"
     assert caught.value.request_id is None  # Salesforce documents no request id header
-    assert caught.value.path == f"{sf.DATA}/sobjects/Contact/{sf.AROHA}"
+    assert caught.value.path == f"{sf.DATA}/sobjects/Contact/{{contact_id}}"  # the template, no id
     assert canary not in str(caught.value)
 
 

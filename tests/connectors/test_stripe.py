@@ -43,10 +43,13 @@ from sdk import (
 )
 from sdk.testing import MemoryCredentialSource
 from tests.connectors import stripe_cases as sc
+from tests.connectors.path_id_attacks import PATH_ID_ATTACKS, catch_all_router, echoes
 from tests.sdk.fakes import make_secret
 
 SEARCH = "/v1/customers/search"
 CUSTOMER = f"/v1/customers/{sc.CUSTOMER_ID}"
+CUSTOMER_TEMPLATE = "/v1/customers/{customer_id}"
+"""What errors name instead of the path sent: the declared endpoint, never the id."""
 SEND = f"/v1/invoices/{sc.INVOICE_ID}/send"
 PII = "Wiremu Kauri"
 """A name planted in Stripe's error messages; it must never reach an exception."""
@@ -230,10 +233,27 @@ def parse_query(query: str) -> list[tuple[str, str]]:
         position += len(" OR ")
 
 
-@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=4))
-def test_any_values_round_trip_as_exactly_their_clauses(values: list[str]) -> None:
+_PRINTABLE_ASCII = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40)
+
+
+@given(st.lists(_PRINTABLE_ASCII.filter(str.strip), min_size=1, max_size=4))
+def test_printable_values_round_trip_as_exactly_their_clauses(values: list[str]) -> None:
     query = or_query(clause("email", value) for value in values)
     assert parse_query(query) == [("email", value) for value in values]
+
+
+@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=4))
+def test_any_value_is_exactly_its_clause_or_refused_without_being_quoted(values: list[str]) -> None:
+    refused: InvalidArgumentsError | None = None
+    try:
+        query = or_query(clause("email", value) for value in values)
+    except InvalidArgumentsError as exc:
+        # Blank, control and invisible characters cannot be one search literal for certain.
+        refused = exc
+    if refused is not None:
+        assert not any(len(value.strip()) >= 6 and value in str(refused) for value in values)
+    else:
+        assert parse_query(query) == [("email", value) for value in values]
 
 
 async def test_find_customers_refuses_an_unparseable_phone_without_sending(
@@ -374,6 +394,40 @@ async def test_path_tricks_in_ids_are_refused_before_sending(
     with pytest.raises(InvalidArgumentsError):
         await call(nc, "get_balance", customer_id=customer_id)
     assert not router.calls
+
+
+@pytest.mark.parametrize(
+    ("integration", "operation", "argument"),
+    [
+        (sc.READ, "get_balance", "customer_id"),
+        (sc.READ, "list_invoices", "customer_id"),
+        (sc.READ, "list_subscriptions", "customer_id"),
+        (sc.WRITE, "resend_invoice", "invoice_id"),
+    ],
+)
+@pytest.mark.parametrize("value", PATH_ID_ATTACKS)
+async def test_a_path_trick_in_any_id_is_refused_before_any_request(
+    keys: MemoryCredentialSource, integration: str, operation: str, argument: str, value: str
+) -> None:
+    """In a path (get_balance, resend_invoice) or a list filter (customer=…), the same values fail."""
+    router = catch_all_router()
+    async with sc.runtime(router, keys) as nc:
+        with pytest.raises(InvalidArgumentsError) as info:
+            await call(nc, operation, integration=integration, **{argument: value})
+    assert len(router.calls) == 0
+    assert not echoes(value, str(info.value))
+
+
+def test_every_operation_declares_exactly_its_endpoints() -> None:
+    declared = {name: [str(e) for e in spec.endpoints] for name, spec in StripeConnector.operations.items()}
+    assert declared == {
+        "find_customers": ["GET /v1/customers/search"],
+        "get_balance": ["GET /v1/customers/{customer_id}"],
+        "list_invoices": ["GET /v1/invoices"],
+        "list_subscriptions": ["GET /v1/subscriptions"],
+        "resend_invoice": ["POST /v1/invoices/{invoice_id}/send"],
+    }
+    assert [str(e) for e in StripeConnector.verify_spec.endpoints] == ["GET /v1/customers"]
 
 
 # --- list_invoices -----------------------------------------------------------------------------
@@ -691,9 +745,9 @@ async def test_error_statuses_map_to_typed_errors_with_code_and_request_id(
     assert info.value.request_id == "req_T3stR3q0001"
     assert info.value.status == status
     text = str(info.value)
-    for expected in (code, "req_T3stR3q0001", CUSTOMER):
+    for expected in (code, "req_T3stR3q0001", CUSTOMER_TEMPLATE):
         assert expected in text
-    for leaked in (PII, "No such", "dashboard"):
+    for leaked in (PII, "No such", "dashboard", sc.CUSTOMER_ID):
         assert leaked not in text
     assert info.value.__context__ is None
 

@@ -324,7 +324,8 @@ async def test_ticket_without_an_id_is_a_payload_error(
         ({"phone": "12"}, "min_length|phone"),
         ({"email": "*@example.test"}, "email"),
         ({"email": 'a"b@example.test'}, "email"),
-        ({"email": "a@example.test)"}, "email"),
+        ({"email": "a\\b@example.test"}, "email"),
+        ({"email": "a?b@example.test"}, "email"),
     ],
 )
 async def test_list_tickets_refuses_bad_caller_identity_before_any_request(
@@ -416,7 +417,9 @@ async def test_get_ticket_not_found_names_code_and_request_id_but_not_the_descri
     text = str(info.value)
     assert "RecordNotFound" in text
     assert REQUEST_ID in text
-    assert "/api/v2/tickets/35437" in text
+    # The error names the declared endpoint, never the path sent: it holds the caller's argument.
+    assert "/api/v2/tickets/{ticket_id}" in text
+    assert f"/api/v2/tickets/{TICKET_ID}" not in text
     assert description not in text
 
 
@@ -718,3 +721,13 @@ async def test_verify_cannot_write(nc: NexoraConnect, router: respx.MockRouter) 
     with pytest.raises(ScopeDeniedError):
         await connector.http.request("PUT", "/api/v2/tickets/1")
     assert len(router.calls) == 0
+
+
+async def test_an_email_with_search_syntax_is_sent_as_one_quoted_phrase(
+    nc: NexoraConnect, router: respx.MockRouter
+) -> None:
+    """``)`` or a space cannot add a term: the value goes as one quoted phrase (sdk._querylang)."""
+    route = router.get(SEARCH).respond(200, json=fixture("search_tickets"))
+    await call(nc, READ, "list_tickets", email="a@example.test)OR(type:user")
+    sent = route.calls.last.request.url.params["query"]
+    assert sent == 'type:ticket requester:"a@example.test)OR(type:user"'

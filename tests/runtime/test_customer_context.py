@@ -291,7 +291,7 @@ async def test_a_vendor_failing_is_failed_with_the_error_kind_only(
 
 
 class _UndeclaredSearchHubSpot(HubSpotConnector):
-    """A connector bug: the search POST is not declared as a read, so the HTTP guard must refuse it."""
+    """A connector bug: an override without endpoints inherits none, so the HTTP guard refuses its search."""
 
     name: ClassVar[str] = "hubspot"
 

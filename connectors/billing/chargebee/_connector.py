@@ -40,6 +40,11 @@ Why it is built this way:
 * resend_invoice is not implemented: API v1 has no endpoint that emails an invoice.
 * Subscriptions: ``non_renewing`` is active and ends at the term end; ``active`` with unpaid
   invoices (``due_invoices_count``) is past due; ``future`` has no shared equivalent (unknown).
+* Paths (S1): every request an operation sends is declared on it with ``@endpoints``, and the
+  customer id is filled into ``/api/v1/customers/{customer_id}/...`` by the SDK: one encoded
+  segment, never ``.``/``..``/a separator in any encoding. (A ``customer_id`` of ``..`` once
+  turned ``/customers/../invoices`` into ``/api/v1/invoices``: every customer's invoices.) Lists
+  page with the ``next_offset`` value sent as a query parameter; no vendor URL is ever followed.
 * Errors: Chargebee answers ``{"message", "type", "api_error_code", ...}``; only
   ``api_error_code`` is surfaced (``message`` can quote customer data). Chargebee sends no request
   id header. All calls are reads, so all are retried on 429 and 5xx.
@@ -52,7 +57,6 @@ import base64
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -67,6 +71,7 @@ from sdk import (
     Money,
     Subscription,
     VendorError,
+    endpoints,
     paginate,
 )
 from vault import ApiKeyCredential, Credential
@@ -74,6 +79,9 @@ from vault import ApiKeyCredential, Credential
 __all__ = ["ChargebeeConnector", "ChargebeeSettings"]
 
 CUSTOMERS = "/api/v1/customers"
+CUSTOMER = "/api/v1/customers/{customer_id}"
+INVOICES = "/api/v1/customers/{customer_id}/invoices"
+SUBSCRIPTIONS = "/api/v1/customers/{customer_id}/subscriptions"
 
 PAGE_SIZE = 100  # Chargebee's largest page
 MAX_CUSTOMERS = 10  # matching customers returned
@@ -145,12 +153,14 @@ class ChargebeeConnector(BillingConnector):
         code = payload.get("api_error_code") if isinstance(payload, dict) else None
         return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
 
+    @endpoints(f"GET {CUSTOMERS}")
     async def verify(self) -> None:
         """One cheap authenticated read: the first customer of the site."""
         await self.http.request("GET", CUSTOMERS, params={"limit": 1})
 
     # --- operations ------------------------------------------------------------------------
 
+    @endpoints(f"GET {CUSTOMERS}")
     async def find_customers(
         self, phone: str | None = None, email: str | None = None
     ) -> list[BillingCustomer]:
@@ -163,7 +173,7 @@ class ChargebeeConnector(BillingConnector):
 
         async def fetch(offset: str | None) -> tuple[list[BillingCustomer], str | None]:
             nonlocal complete
-            items, following = await self._page(CUSTOMERS, offset)
+            items, following = await self._page(CUSTOMERS, {}, offset)
             complete = following is None
             found = [
                 parse.customer(item, self.integration, self.phone_e164)
@@ -183,14 +193,14 @@ class ChargebeeConnector(BillingConnector):
             )
         return matches
 
+    @endpoints(f"GET {CUSTOMER}", f"GET {INVOICES}")
     async def get_balance(self, customer_id: str) -> Money:
         """Unpaid invoices' amount due minus the customer's credits, in the site's currency."""
-        path = f"{CUSTOMERS}/{_path_id(customer_id)}"
         customer_data: Any
         invoices: list[Mapping[str, Any]] | BaseException
         # Two independent reads: run them together, a voice caller is waiting.
         customer_data, invoices = await asyncio.gather(
-            self.http.json("GET", path),
+            self.http.json("GET", CUSTOMER, path_params={"customer_id": customer_id}),
             self._invoices(customer_id, MAX_INVOICE_PAGES * PAGE_SIZE, complete=True),
             return_exceptions=True,
         )
@@ -212,18 +222,20 @@ class ChargebeeConnector(BillingConnector):
         credits = parse.credits(parse.obj(parse.obj(customer_data)["customer"]))
         return Money(amount_minor=owed - credits, currency=currency)
 
+    @endpoints(f"GET {INVOICES}")
     async def list_invoices(self, customer_id: str, limit: int = 10) -> list[Invoice]:
         """The customer's invoices, overdue and open ones first, newest first within each group."""
         items = await self._invoices(customer_id, PAGE_SIZE)
         invoices = (parse.invoice(item, self.integration) for item in items)
         return sorted(invoices, key=parse.invoice_rank)[:limit]
 
+    @endpoints(f"GET {SUBSCRIPTIONS}")
     async def list_subscriptions(self, customer_id: str, limit: int = 10) -> list[Subscription]:
         """The customer's subscriptions, most recent first."""
-        path = f"{CUSTOMERS}/{_path_id(customer_id)}/subscriptions"
+        ids = {"customer_id": customer_id}
 
         async def fetch(offset: str | None) -> tuple[list[Subscription], str | None]:
-            items, following = await self._page(path, offset, size=min(limit, PAGE_SIZE))
+            items, following = await self._page(SUBSCRIPTIONS, ids, offset, size=min(limit, PAGE_SIZE))
             return [
                 parse.subscription(parse.obj(item["subscription"]), self.integration) for item in items
             ], following
@@ -255,13 +267,17 @@ class ChargebeeConnector(BillingConnector):
         return e164
 
     async def _page(
-        self, path: str, offset: str | None, *, size: int = PAGE_SIZE
+        self, template: str, ids: Mapping[str, str], offset: str | None, *, size: int = PAGE_SIZE
     ) -> tuple[list[Mapping[str, Any]], str | None]:
-        """One page of a v1 list: ``{"list": [...], "next_offset": "..."}`` (no next_offset: last page)."""
+        """One page of a v1 list: ``{"list": [...], "next_offset": "..."}`` (no next_offset: last page).
+
+        ``template`` is a declared endpoint and ``ids`` its placeholders' values; the vendor's
+        ``next_offset`` only ever travels as a query value, never as part of the path.
+        """
         params: dict[str, Any] = {"limit": size}
         if offset is not None:
             params["offset"] = offset
-        return parse.page(await self.http.json("GET", path, params=params))
+        return parse.page(await self.http.json("GET", template, path_params=ids, params=params))
 
     async def _invoices(
         self, customer_id: str, max_items: int, *, complete: bool = False
@@ -271,12 +287,12 @@ class ChargebeeConnector(BillingConnector):
         With ``complete``, a customer with more invoices than that is a VendorError: a balance
         computed from part of the invoices would be wrong.
         """
-        path = f"{CUSTOMERS}/{_path_id(customer_id)}/invoices"
+        ids = {"customer_id": customer_id}
         more = False
 
         async def fetch(offset: str | None) -> tuple[list[Mapping[str, Any]], str | None]:
             nonlocal more
-            items, following = await self._page(path, offset)
+            items, following = await self._page(INVOICES, ids, offset)
             more = following is not None
             return [parse.obj(item["invoice"]) for item in items], following
 
@@ -286,11 +302,6 @@ class ChargebeeConnector(BillingConnector):
                 f"the customer has more than {max_items} invoices; the balance cannot be computed from "
                 "Chargebee API v1 without reading them all",
                 method="GET",
-                path=path,
+                path=INVOICES,
             )
         return invoices
-
-
-def _path_id(value: str) -> str:
-    # Arguments are validated already (no '/', '?', '#', '%' or spaces); quoting is belt and braces.
-    return quote(value, safe="")

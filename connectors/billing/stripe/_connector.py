@@ -16,7 +16,7 @@ Operations and paths:
   (about a minute; longer during incidents) and not offered to merchants in
   India; the list endpoint's ``email`` filter would be consistent but is
   case-sensitive and cannot search phone numbers.
-* ``get_balance``: ``GET /v1/customers/{customer}``. Stripe's ``balance`` is
+* ``get_balance``: ``GET /v1/customers/{customer_id}``. Stripe's ``balance`` is
   positive when the customer owes and negative for credit, the shared sign.
   ``currency`` is null until the customer is first billed; the balance is then
   necessarily zero and is reported in the integration's ``default_currency``
@@ -29,9 +29,14 @@ Operations and paths:
   ``due_date``) come first, then open, then the rest, newest first in each.
 * ``list_subscriptions``: ``GET /v1/subscriptions?customer=…&status=all``
   (without ``status=all`` Stripe omits canceled ones).
-* ``resend_invoice``: ``POST /v1/invoices/{invoice}/send``. Every POST carries an
+* ``resend_invoice``: ``POST /v1/invoices/{invoice_id}/send``. Every POST carries an
   ``Idempotency-Key`` that retries reuse, so a retried send is sent once.
 * ``verify``: ``GET /v1/customers?limit=1``.
+
+Each operation declares exactly these endpoints (S1). Ids reach a path only
+through ``path_params``, which the SDK fills with one encoded segment; an id
+sent as a list filter (``customer=…``) must pass the same check first, so a
+value such as ``..`` is refused whichever way the operation would carry it.
 
 List endpoints page with ``has_more`` and ``starting_after`` (the last id).
 Errors carry Stripe's ``Request-Id`` header and the ``error.code`` (else
@@ -47,7 +52,6 @@ import re
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -61,8 +65,10 @@ from sdk import (
     Money,
     Subscription,
     VendorNotFoundError,
+    endpoints,
     paginate,
 )
+from sdk._endpoints import encode_segment
 
 __all__ = ["StripeConnector", "StripeSettings"]
 
@@ -73,6 +79,14 @@ MAX_LIST_PAGE = 100  # Stripe's largest page
 _ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
 
 T = TypeVar("T")
+
+# The requests this connector sends, relative to the API host (S1: each operation declares its own).
+SEARCH_PATH = "/v1/customers/search"
+CUSTOMERS_PATH = "/v1/customers"
+CUSTOMER_PATH = "/v1/customers/{customer_id}"
+INVOICES_PATH = "/v1/invoices"
+SUBSCRIPTIONS_PATH = "/v1/subscriptions"
+SEND_INVOICE_PATH = "/v1/invoices/{invoice_id}/send"
 
 
 class StripeSettings(BaseModel):
@@ -95,8 +109,15 @@ class StripeSettings(BaseModel):
         return value.upper()
 
 
-def _path_id(value: str) -> str:
-    return quote(value, safe="")
+def _filter_id(value: str, *, operation: str, argument: str) -> str:
+    """Check an id sent as a list filter with the rule the SDK applies to every path segment.
+
+    Stripe ids (``cus_…``) are plain tokens; a value that would be refused as a path segment
+    (empty, ``.``, ``..``, a separator or control character in any encoding) is no id, and is
+    refused here too rather than sent as ``customer=..``. The error never quotes the value.
+    """
+    encode_segment(value, operation=operation, name=argument)
+    return value
 
 
 async def _all(*calls: Awaitable[T]) -> list[T]:
@@ -124,12 +145,13 @@ class StripeConnector(BillingConnector):
 
     # --- operations ----------------------------------------------------------------
 
+    @endpoints(f"GET {SEARCH_PATH}")
     async def find_customers(
         self, phone: str | None = None, email: str | None = None
     ) -> list[BillingCustomer]:
-        clauses: list[str] = []
-        if email is not None:
-            clauses.append(_query.clause("email", email))
+        if phone is None and email is None:
+            raise InvalidArgumentsError("invalid arguments for find_customers: give phone or email (or both)")
+        e164: str | None = None
         if phone is not None:
             e164 = self.phone_e164(phone)
             if e164 is None:
@@ -137,16 +159,13 @@ class StripeConnector(BillingConnector):
                     f"invalid arguments for find_customers: phone: not a phone number in region "
                     f"{self.phone_region} or in international form"
                 )
-            clauses.extend(_query.clause("phone", variant) for variant in _query.phone_variants(e164))
-        if not clauses:
-            raise InvalidArgumentsError("invalid arguments for find_customers: give phone or email (or both)")
-        search = _query.or_query(clauses)
+        search = _query.customers_query(email, e164)
 
         async def page(cursor: str | None) -> tuple[list[BillingCustomer], str | None]:
             params: dict[str, Any] = {"query": search, "limit": SEARCH_PAGE_SIZE}
             if cursor is not None:
                 params["page"] = cursor
-            body = _parse.obj(await self.http.json("GET", "/v1/customers/search", params=params))
+            body = _parse.obj(await self.http.json("GET", SEARCH_PATH, params=params))
             found = [self._customer(item) for item in _list_data(body)]
             next_page = body.get("next_page")
             more = body.get("has_more") is True and isinstance(next_page, str) and next_page != ""
@@ -155,11 +174,15 @@ class StripeConnector(BillingConnector):
         customers = await paginate(page, max_items=MAX_CUSTOMERS)
         return list({c.id: c for c in customers}.values())
 
+    @endpoints(f"GET {CUSTOMER_PATH}")
     async def get_balance(self, customer_id: str) -> Money:
-        path = f"/v1/customers/{_path_id(customer_id)}"
-        body = _parse.obj(await self.http.json("GET", path))
+        customer = await self.http.json("GET", CUSTOMER_PATH, path_params={"customer_id": customer_id})
+        body = _parse.obj(customer)
         if body.get("deleted") is True:
-            raise VendorNotFoundError("the Stripe customer has been deleted", method="GET", path=path)
+            # The template, as the SDK's own errors name it: the id stays out of the error.
+            raise VendorNotFoundError(
+                "the Stripe customer has been deleted", method="GET", path=CUSTOMER_PATH
+            )
         balance = body.get("balance") or 0
         found = _parse.money(balance, body.get("currency"))
         if found is not None:
@@ -168,11 +191,12 @@ class StripeConnector(BillingConnector):
             raise ValueError("a non-zero balance without a currency")
         return Money(amount_minor=0, currency=self._settings.default_currency)
 
+    @endpoints(f"GET {INVOICES_PATH}")
     async def list_invoices(self, customer_id: str, limit: int = 10) -> list[Invoice]:
-        params = {"customer": customer_id}
+        params = {"customer": _filter_id(customer_id, operation="list_invoices", argument="customer_id")}
         open_items, recent_items = await _all(
-            self._list("/v1/invoices", {**params, "status": "open"}, limit),
-            self._list("/v1/invoices", params, limit),
+            self._list(INVOICES_PATH, {**params, "status": "open"}, limit),
+            self._list(INVOICES_PATH, params, limit),
         )
         now = time.time()
         merged = {
@@ -183,16 +207,21 @@ class StripeConnector(BillingConnector):
         }
         return sorted(merged.values(), key=_parse.invoice_rank)[:limit]
 
+    @endpoints(f"GET {SUBSCRIPTIONS_PATH}")
     async def list_subscriptions(self, customer_id: str, limit: int = 10) -> list[Subscription]:
-        items = await self._list("/v1/subscriptions", {"customer": customer_id, "status": "all"}, limit)
+        customer = _filter_id(customer_id, operation="list_subscriptions", argument="customer_id")
+        items = await self._list(SUBSCRIPTIONS_PATH, {"customer": customer, "status": "all"}, limit)
         return [_parse.subscription(item, source=self.integration) for item in items]
 
+    @endpoints(f"POST {SEND_INVOICE_PATH}")
     async def resend_invoice(self, invoice_id: str) -> Invoice:
-        body = await self.http.json("POST", f"/v1/invoices/{_path_id(invoice_id)}/send")
+        body = await self.http.json("POST", SEND_INVOICE_PATH, path_params={"invoice_id": invoice_id})
         return _parse.invoice(_parse.obj(body), source=self.integration, now=time.time())
 
+    @endpoints(f"GET {CUSTOMERS_PATH}")
     async def verify(self) -> None:
-        await self.http.request("GET", "/v1/customers", params={"limit": 1})
+        """One customer of the list: proves the key and its read access to customers."""
+        await self.http.request("GET", CUSTOMERS_PATH, params={"limit": 1})
 
     # --- override points -------------------------------------------------------------
 

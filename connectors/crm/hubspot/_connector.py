@@ -9,7 +9,7 @@ from typing import ClassVar
 import httpx
 
 from connectors.crm.hubspot import _parse
-from sdk import Account, Contact, CRMConnector, InvalidArgumentsError, Note, operation, paginate
+from sdk import Account, Contact, CRMConnector, InvalidArgumentsError, Note, endpoints, paginate
 from vault import ApiKeyCredential, Credential, OAuth2RefreshCredential, TokenEndpoint
 
 __all__ = ["HubSpotConnector"]
@@ -18,11 +18,21 @@ TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 - a URL path, not a password
 """HubSpot's token endpoint (v1; HubSpot deprecates it on 16 February 2027 in favour of
 ``/oauth/v3/token``, which takes the same form fields; a tenant can store ``token_url`` to move early)."""
 
-_SEARCH_PATH = "/crm/v3/objects/contacts/search"
+# The requests this connector sends, relative to the API host. Each operation declares the ones it
+# uses (S1); the SDK fills every ``{placeholder}`` with one encoded segment and sends nothing else.
+SEARCH_PATH = "/crm/v3/objects/contacts/search"
+CONTACTS_PATH = "/crm/v3/objects/contacts"
+CONTACT_PATH = "/crm/v3/objects/contacts/{contact_id}"
+COMPANY_PATH = "/crm/v3/objects/companies/{account_id}"
+NOTES_PATH = "/crm/v3/objects/notes"
 
 
 def _numeric_id(value: str, argument: str) -> str:
-    """HubSpot record ids are decimal numbers; anything else would only earn a 400 or a 404."""
+    """Check that ``value`` is a HubSpot record id (decimal digits); anything else would only earn a 400.
+
+    Validation only: the value reaches a path through ``path_params``, where the SDK encodes it
+    (and refuses ``..`` and separators on its own), or a note's association in the JSON body.
+    """
     if not value.isascii() or not value.isdigit():
         raise InvalidArgumentsError(f"{argument} must be a HubSpot record id (digits only)")
     return value
@@ -75,7 +85,7 @@ class HubSpotConnector(CRMConnector):
     def token_endpoint(self, base_url: str) -> TokenEndpoint:
         return token_endpoint(base_url)
 
-    @operation("contacts:read", reads_over_post=[_SEARCH_PATH])
+    @endpoints(f"POST {SEARCH_PATH}")
     async def find_contacts(self, phone: str | None = None, email: str | None = None) -> list[Contact]:
         """Find contacts by email (exact) or phone number (however it was typed in HubSpot)."""
         if phone is None and email is None:
@@ -87,7 +97,7 @@ class HubSpotConnector(CRMConnector):
 
         async def fetch_page(after: str | None) -> tuple[list[Contact], str | None]:
             body = _parse.search_body(email=email, phone=caller, after=after, limit=self.search_page_size)
-            data = await self.http.json("POST", _SEARCH_PATH, json=body)
+            data = await self.http.json("POST", SEARCH_PATH, json=body)
             page: list[Contact] = []
             for hit in _parse.records(data, "contact search result"):
                 if str(hit["id"]) in seen:
@@ -99,30 +109,39 @@ class HubSpotConnector(CRMConnector):
 
         return await paginate(fetch_page, max_items=self.max_contacts, max_pages=self.max_search_pages)
 
+    @endpoints(f"GET {CONTACT_PATH}")
     async def get_contact(self, contact_id: str) -> Contact:
-        path = f"/crm/v3/objects/contacts/{_numeric_id(contact_id, 'contact_id')}"
+        _numeric_id(contact_id, "contact_id")
         params = [("properties", name) for name in _parse.CONTACT_PROPERTIES]
         params.append(("associations", "companies"))
-        data = await self.http.json("GET", path, params=params)
+        data = await self.http.json(
+            "GET", CONTACT_PATH, path_params={"contact_id": contact_id}, params=params
+        )
         obj = _parse.record(data, "contact")
         return _parse.contact_from(obj, source=self.integration, region=self.phone_region)
 
+    @endpoints(f"GET {COMPANY_PATH}")
     async def get_account(self, account_id: str) -> Account:
-        path = f"/crm/v3/objects/companies/{_numeric_id(account_id, 'account_id')}"
+        _numeric_id(account_id, "account_id")
         params = [("properties", name) for name in _parse.ACCOUNT_PROPERTIES]
-        data = await self.http.json("GET", path, params=params)
+        data = await self.http.json(
+            "GET", COMPANY_PATH, path_params={"account_id": account_id}, params=params
+        )
         obj = _parse.record(data, "company")
         return _parse.account_from(obj, source=self.integration, region=self.phone_region)
 
+    @endpoints(f"POST {NOTES_PATH}")
     async def create_note(self, contact_id: str, body: str) -> Note:
         contact_id = _numeric_id(contact_id, "contact_id")
         payload = _parse.note_input(contact_id, body, now=self.now())
-        data = await self.http.json("POST", "/crm/v3/objects/notes", json=payload)
+        data = await self.http.json("POST", NOTES_PATH, json=payload)
         obj = _parse.record(data, "note")
         return _parse.note_from(obj, source=self.integration, contact_id=contact_id, body=body)
 
+    @endpoints(f"GET {CONTACTS_PATH}")
     async def verify(self) -> None:
-        await self.http.request("GET", "/crm/v3/objects/contacts", params={"limit": 1})
+        """One page of one contact: proves the token and the contacts read scope."""
+        await self.http.request("GET", CONTACTS_PATH, params={"limit": 1})
 
     # --- vendor specifics ------------------------------------------------------
 

@@ -345,7 +345,8 @@ def error_code(response: httpx.Response) -> str | None:
     code = _token(body.get("category")) or _token(body.get("errorType"))
     policy = _token(body.get("policyName"))
     if code is not None and policy is not None:
-        return f"{code}/{policy}"
+        # ':' not '/': the SDK keeps a vendor code only if it is a plain token without separators.
+        return f"{code}:{policy}"
     return code or policy
 
 

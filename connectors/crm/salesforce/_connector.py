@@ -21,7 +21,7 @@ from sdk import (
     Note,
     VendorAuthError,
     VendorRateLimitError,
-    operation,
+    endpoints,
     paginate,
 )
 from vault import Credential, OAuth2JWTCredential, OAuth2RefreshCredential, TokenEndpoint
@@ -43,6 +43,16 @@ _HOST_PATTERN = re.compile(
 )
 
 T = TypeVar("T")
+
+# The requests this connector sends, relative to the instance root. Each operation declares the
+# ones it uses (S1); the SDK fills every ``{placeholder}`` with one encoded segment.
+QUERY_PATH = f"{DATA_PATH}/query"
+QUERY_MORE_PATH = f"{DATA_PATH}/query/{{locator}}"
+"""The next batch of a SOQL result: the ``nextRecordsUrl`` Salesforce returns, rebuilt from its locator."""
+SEARCH_PATH = f"{DATA_PATH}/search"
+CONTACT_PATH = f"{DATA_PATH}/sobjects/Contact/{{contact_id}}"
+ACCOUNT_PATH = f"{DATA_PATH}/sobjects/Account/{{account_id}}"
+TASK_PATH = f"{DATA_PATH}/sobjects/Task"
 
 
 def _login_origin(value: str) -> str:
@@ -115,6 +125,10 @@ def token_endpoint(login_url: str, instance_hosts: tuple[str, ...] = ()) -> Toke
 
 
 def _id(value: str, sobject: str, argument: str) -> str:
+    """Check that ``value`` is an id of ``sobject`` (15 or 18 characters, the object's key prefix).
+
+    Validation only: an id reaches a path through ``path_params``, where the SDK encodes it.
+    """
     try:
         return _query.record_id(value, sobject)
     except ValueError as exc:
@@ -165,7 +179,7 @@ class SalesforceConnector(CRMConnector):
     def token_endpoint(self, base_url: str) -> TokenEndpoint:
         return token_endpoint(base_url, self._settings.instance_hosts)
 
-    @operation("contacts:read")
+    @endpoints(f"GET {QUERY_PATH}", f"GET {QUERY_MORE_PATH}", f"GET {SEARCH_PATH}")
     async def find_contacts(self, phone: str | None = None, email: str | None = None) -> list[Contact]:
         """Find contacts by email (exact, SOQL) or phone number (however it was typed, SOSL)."""
         if phone is None and email is None:
@@ -185,52 +199,66 @@ class SalesforceConnector(CRMConnector):
         except ValueError as exc:
             raise InvalidArgumentsError(f"email {exc}") from None
 
-        async def fetch_page(following: str | None) -> tuple[list[Contact], str | None]:
-            if following is None:
-                data = await self._json("GET", f"{DATA_PATH}/query", params={"q": soql})
+        async def fetch_page(locator: str | None) -> tuple[list[Contact], str | None]:
+            if locator is None:
+                data = await self._json("GET", QUERY_PATH, params={"q": soql})
             else:
-                data = await self._json("GET", following)
+                data = await self._json("GET", QUERY_MORE_PATH, path_params={"locator": locator})
             page = [
                 _parse.contact_from(record, source=self.integration, region=self.phone_region)
                 for record in _parse.query_records(data, "contact query result")
                 if _parse.email_matches(record, email)
             ]
-            return page, _parse.next_records_path(data)
+            return page, _parse.next_records_locator(data)
 
         return await paginate(fetch_page, max_items=self.max_contacts, max_pages=self.max_query_pages)
 
     async def _contacts_by_phone(self, caller: str) -> list[Contact]:
         sosl = _query.contacts_by_phone(caller, self.search_limit)
-        data = await self._json("GET", f"{DATA_PATH}/search", params={"q": sosl})
+        data = await self._json("GET", SEARCH_PATH, params={"q": sosl})
         return [
             _parse.contact_from(record, source=self.integration, region=self.phone_region)
             for record in _parse.search_records(data, "contact search result")
             if caller in _parse.contact_phones(record, self.phone_region)
         ]
 
+    @endpoints(f"GET {CONTACT_PATH}")
     async def get_contact(self, contact_id: str) -> Contact:
-        path = f"{DATA_PATH}/sobjects/Contact/{_id(contact_id, 'Contact', 'contact_id')}"
-        data = await self._json("GET", path, params={"fields": ",".join(_query.CONTACT_FIELDS)})
+        _id(contact_id, "Contact", "contact_id")
+        data = await self._json(
+            "GET",
+            CONTACT_PATH,
+            path_params={"contact_id": contact_id},
+            params={"fields": ",".join(_query.CONTACT_FIELDS)},
+        )
         record = _parse.query_records({"records": [data]}, "contact")[0]
         return _parse.contact_from(record, source=self.integration, region=self.phone_region)
 
+    @endpoints(f"GET {ACCOUNT_PATH}")
     async def get_account(self, account_id: str) -> Account:
-        path = f"{DATA_PATH}/sobjects/Account/{_id(account_id, 'Account', 'account_id')}"
-        data = await self._json("GET", path, params={"fields": ",".join(_query.ACCOUNT_FIELDS)})
+        _id(account_id, "Account", "account_id")
+        data = await self._json(
+            "GET",
+            ACCOUNT_PATH,
+            path_params={"account_id": account_id},
+            params={"fields": ",".join(_query.ACCOUNT_FIELDS)},
+        )
         record = _parse.query_records({"records": [data]}, "account")[0]
         return _parse.account_from(record, source=self.integration, region=self.phone_region)
 
+    @endpoints(f"POST {TASK_PATH}")
     async def create_note(self, contact_id: str, body: str) -> Note:
         contact_id = _id(contact_id, "Contact", "contact_id")
         now = self.now()
         payload = _parse.task_input(contact_id, body, status=self._settings.task_status, now=now)
-        data = await self._json("POST", f"{DATA_PATH}/sobjects/Task", json=payload)
+        data = await self._json("POST", TASK_PATH, json=payload)
         task_id = _parse.created_id(data, "Task")
         return _parse.task_from(task_id, source=self.integration, contact_id=contact_id, body=body, now=now)
 
+    @endpoints(f"GET {QUERY_PATH}")
     async def verify(self) -> None:
         """One SOQL read of a Contact id: proves the token, API access and Contact read access."""
-        await self._json("GET", f"{DATA_PATH}/query", params={"q": "SELECT Id FROM Contact LIMIT 1"})
+        await self._json("GET", QUERY_PATH, params={"q": "SELECT Id FROM Contact LIMIT 1"})
 
     # --- vendor specifics ------------------------------------------------------
 

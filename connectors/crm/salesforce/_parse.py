@@ -31,6 +31,7 @@ __all__ = [
     "created_id",
     "email_matches",
     "error_code",
+    "next_records_locator",
     "next_records_path",
     "query_records",
     "search_records",
@@ -90,6 +91,18 @@ def next_records_path(data: Any) -> str | None:
     if not isinstance(following, str) or not _NEXT_RECORDS.fullmatch(following):
         raise VendorPayloadError("Salesforce's nextRecordsUrl is not a query locator of this API version")
     return following
+
+
+def next_records_locator(data: Any) -> str | None:
+    """The query locator of the next batch (``01gD0000002HU6KIAW-2000``), or None when ``done``.
+
+    Only the locator of a :func:`next_records_path` is kept: the connector sends it as the one
+    ``{locator}`` segment of its declared query path, so the vendor's text can name neither another
+    host nor another resource, whatever it says.
+    """
+    following = next_records_path(data)
+    # A checked path ends in ``/query/<locator>``, and a locator holds no '/'.
+    return None if following is None else following.rsplit("/", 1)[1]
 
 
 # --- fields ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Jira Service Management (Cloud) connector: the caller's requests and their comments.
 
-Built from the Nexora Connect ``ticketing`` template. API root ``https://{site}.atlassian.net``;
+Built from the Nexora Connect ``ticketing`` template. API root ``https://{site}.atlassian.net``, or
+``https://api.atlassian.com/ex/jira/{cloud_id}`` when the integration names its cloud id (OAuth 2.0);
 the Service Management REST API (``/rest/servicedeskapi``, operationIds from Atlassian's document
 as kept by WSO2/Ballerina) plus one Jira platform search (``/rest/api/3``, Atlassian's document).
 
@@ -18,9 +19,16 @@ Endpoints:
 
 Why it is built this way:
 
-* Credentials: Atlassian Cloud takes an account's email and an API token over HTTP Basic, so Vault
-  holds a ``basic`` credential (the base class sends it). The Service Management document declares
-  only OAuth 2.0; the contract tests account for that (see ``test_jsm_contract.py``).
+* Credentials: both schemes JSM users have. HTTP Basic with an account's email and an API token
+  (a ``basic`` credential; the base class sends it), or OAuth 2.0 (``oauth2_refresh`` for a 3LO app
+  the tenant authorised, ``oauth2_client`` for a service account), whose access token is sent as
+  ``Authorization: Bearer``. Atlassian accepts OAuth tokens only at its API gateway,
+  ``https://api.atlassian.com/ex/jira/{cloudId}``, never at ``{site}.atlassian.net``: the
+  ``cloud_id`` setting selects that root (scoped API tokens over Basic use it too), and without it
+  no token endpoint is declared, so an OAuth credential fails before a refresh token is spent.
+  Atlassian rotates refresh tokens; the SDK writes the new one back to Vault. The Service
+  Management document declares only OAuth 2.0 although the live API also takes Basic; the contract
+  tests account for that (see ``test_jsm_contract.py`` and ``tests/vendor_mocks``).
 * The caller's requests come from a JQL search, not from ``GET /rest/servicedeskapi/request``:
   that list returns requests of *the account making the call* (the agent: "owned",
   "participated", organisations), and has no reporter filter. JQL can name the reporter, and is
@@ -33,9 +41,12 @@ Why it is built this way:
 * Open first: one search newest first; when it has more pages than ``limit`` allows, a second
   search restricted to ``statusCategory != Done`` brings back older open requests.
 * Tenant scope: ticket ids are request keys of the configured project (``KEY-123``). A key of
-  another project is refused before any request is sent, and a request whose ``serviceDeskId`` is
-  not the configured desk is reported as not found, so an agent credential that sees several desks
-  cannot reach another desk's requests through this integration.
+  another project is refused before any request is sent. What comes back is checked too: a request
+  whose ``serviceDeskId`` is not the configured desk, or whose key is not of the configured project
+  (a moved issue keeps answering under its old key), is reported as not found; a search hit of
+  another project is left out of list_tickets; a created request that is not in the project is a
+  VendorPayloadError. So an agent credential that sees several desks cannot reach another desk's
+  requests through this integration.
 * create_ticket raises the request on behalf of the existing customer with the caller's email.
   Creating a customer needs the Jira Administrator global permission, which this connector does
   not ask for: a caller who is not yet a customer is an InvalidArgumentsError.
@@ -43,6 +54,11 @@ Why it is built this way:
   again, because a failed re-read would report a comment that was added as a failure. JSM has no
   idempotency keys, so neither write is ever retried.
 * Comments: the first 100, oldest first (offset pages of 50).
+* Paths (S1): every request an operation sends is declared on it with ``@endpoints``; the request
+  key and the service desk id are filled into the templates by the SDK (one encoded segment each,
+  never ``.``/``..``/a separator). No vendor-supplied URL is ever requested: JQL search pages with
+  the ``nextPageToken`` value and comments with a ``start`` offset computed here, never with the
+  ``_links.next`` URL the Service Management API also returns.
 * Errors: the Service Management API answers ``{"errorMessage": ..., "i18nErrorMessage":
   {"i18nKey": ...}}``; only the key is surfaced. The request id is Atlassian's ``X-AREQUESTID``.
 """
@@ -55,9 +71,10 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.ticketing.jsm import _parse as parse
+from connectors.ticketing.jsm import _query
 from sdk import (
     ConfigurationError,
     InvalidArgumentsError,
@@ -65,15 +82,24 @@ from sdk import (
     TicketComment,
     TicketingConnector,
     VendorNotFoundError,
+    VendorPayloadError,
+    endpoints,
     paginate,
 )
-from vault import BasicCredential, Credential
+from vault import BasicCredential, Credential, OAuth2ClientCredential, OAuth2RefreshCredential, TokenEndpoint
 
 __all__ = ["JSMConnector", "JSMSettings"]
 
-SERVICEDESK = "/rest/servicedeskapi/servicedesk"
+SERVICE_DESK = "/rest/servicedeskapi/servicedesk/{service_desk_id}"
+CUSTOMERS = "/rest/servicedeskapi/servicedesk/{service_desk_id}/customer"
 REQUESTS = "/rest/servicedeskapi/request"
+REQUEST = "/rest/servicedeskapi/request/{issue_key}"
+COMMENTS = "/rest/servicedeskapi/request/{issue_key}/comment"
 SEARCH = "/rest/api/3/search/jql"
+
+SITE_ROOT = "https://{site}.atlassian.net"
+GATEWAY_ROOT = "https://api.atlassian.com/ex/jira/{cloud_id}"
+TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, not a password
 
 SEARCH_FIELDS = "summary,status,priority,created,updated,reporter"
 SEARCH_PAGE_SIZE = 50
@@ -92,12 +118,26 @@ class JSMSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site: Annotated[
-        str,
+        str | None,
         Field(
+            default=None,
             pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
             description="The Jira Cloud site: 'acme' for https://acme.atlassian.net (lower case).",
         ),
-    ]
+    ] = None
+    cloud_id: Annotated[
+        str | None,
+        Field(
+            default=None,
+            pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+            description=(
+                "The site's cloud id (a lower-case UUID, from "
+                "https://api.atlassian.com/oauth/token/accessible-resources). Needed for OAuth 2.0 "
+                "credentials and scoped API tokens: requests then go to "
+                "https://api.atlassian.com/ex/jira/<cloud_id>."
+            ),
+        ),
+    ] = None
     service_desk_id: Annotated[
         str,
         Field(
@@ -121,20 +161,49 @@ class JSMSettings(BaseModel):
         ),
     ] = None
 
+    @model_validator(mode="after")
+    def _one_root(self) -> JSMSettings:
+        if self.site is None and self.cloud_id is None:
+            raise ValueError("set site (email + API token) or cloud_id (OAuth 2.0, scoped API tokens)")
+        return self
+
 
 class JSMConnector(TicketingConnector):
     """Requests and comments in Jira Service Management Cloud, for the caller's email."""
 
     name: ClassVar[str] = "jsm"
     display_name: ClassVar[str] = "Jira Service Management"
-    base_url: ClassVar[str] = "https://{site}.atlassian.net"
-    credential_types: ClassVar[tuple[type[Credential], ...]] = (BasicCredential,)
+    base_url: ClassVar[str] = SITE_ROOT
+    credential_types: ClassVar[tuple[type[Credential], ...]] = (
+        BasicCredential,
+        OAuth2RefreshCredential,
+        OAuth2ClientCredential,
+    )
     Settings: ClassVar[type[BaseModel]] = JSMSettings
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-arequestid", "atl-traceid")
     idempotency_header: ClassVar[str | None] = None  # JSM deduplicates nothing: writes are sent once
     default_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
 
     # --- override points -----------------------------------------------------------------
+
+    @classmethod
+    def resolve_base_url(cls, settings: BaseModel) -> str:
+        """The API gateway root when the integration names a cloud id, else the site's own URL."""
+        cloud_id = getattr(settings, "cloud_id", None)
+        if cloud_id is not None:
+            return GATEWAY_ROOT.format(cloud_id=cloud_id)
+        return SITE_ROOT.format(site=getattr(settings, "site", None))
+
+    def token_endpoint(self, base_url: str) -> TokenEndpoint | None:
+        """Atlassian's token endpoint (client id and secret in the form), only with a cloud id.
+
+        OAuth tokens are refused at the site URL, so without a cloud id none is declared: an OAuth
+        credential then fails at once, before its refresh token is spent on a token that could
+        not be used.
+        """
+        if self._settings.cloud_id is None:
+            return None
+        return TokenEndpoint(url=TOKEN_URL, auth_method="client_secret_post")
 
     def error_code(self, response: httpx.Response) -> str | None:
         """Return ``i18nErrorMessage.i18nKey``; ``errorMessage`` can quote customer data."""
@@ -146,10 +215,10 @@ class JSMConnector(TicketingConnector):
         key = message.get("i18nKey") if isinstance(message, dict) else None
         return key if isinstance(key, str) and _ERROR_CODE.fullmatch(key) else None
 
+    @endpoints(f"GET {SERVICE_DESK}")
     async def verify(self) -> None:
         """Read the configured service desk: proves the credential and the desk/project settings."""
-        path = f"{SERVICEDESK}/{self._settings.service_desk_id}"
-        desk = parse.obj(await self.http.json("GET", path))
+        desk = parse.obj(await self.http.json("GET", SERVICE_DESK, path_params=self._desk_ids))
         if desk.get("projectKey") != self._settings.project_key:
             raise ConfigurationError(
                 f"service desk {self._settings.service_desk_id} does not belong to project "
@@ -158,6 +227,7 @@ class JSMConnector(TicketingConnector):
 
     # --- operations ------------------------------------------------------------------------
 
+    @endpoints(f"GET {CUSTOMERS}", f"GET {SEARCH}")
     async def list_tickets(
         self, phone: str | None = None, email: str | None = None, limit: int = 10
     ) -> list[Ticket]:
@@ -165,37 +235,39 @@ class JSMConnector(TicketingConnector):
         account_ids = await self._customer_ids(self._caller_email(phone, email, "list_tickets"))
         if not account_ids:
             return []
-        reporters = ", ".join(f'"{account_id}"' for account_id in account_ids)
-        scope = f'project = "{self._settings.project_key}" AND reporter in ({reporters})'
-        newest, truncated = await self._search(f"{scope} ORDER BY created DESC", limit)
+        search = _query.reporter_search(self._settings.project_key, account_ids)
+        newest, truncated = await self._search(search.newest, limit)
         found = {ticket.id: ticket for ticket in newest}
         if truncated:
-            open_jql = f"{scope} AND statusCategory != Done ORDER BY created DESC"
-            still_open, _ = await self._search(open_jql, limit)
+            still_open, _ = await self._search(search.still_open, limit)
             for ticket in still_open:
                 found.setdefault(ticket.id, ticket)
         return sorted(found.values(), key=parse.ticket_sort_key)[:limit]
 
+    @endpoints(f"GET {REQUEST}", f"GET {COMMENTS}")
     async def get_ticket(self, ticket_id: str) -> Ticket:
         """Get one request with its first 100 comments (oldest first)."""
-        path = f"{REQUESTS}/{self._request_key(ticket_id)}"
+        ids = self._request_ids(ticket_id)
         request_data: Any
         comments: tuple[TicketComment, ...] | BaseException
         # Two independent reads: run them together, a voice caller is waiting.
         request_data, comments = await asyncio.gather(
-            self.http.json("GET", path), self._comments(path), return_exceptions=True
+            self.http.json("GET", REQUEST, path_params=ids), self._comments(ids), return_exceptions=True
         )
         if isinstance(request_data, BaseException):
             raise request_data
         if isinstance(comments, BaseException):
             raise comments
         item = parse.obj(request_data)
-        if str(item.get("serviceDeskId")) != self._settings.service_desk_id:
+        if not self._ours(item):
             raise VendorNotFoundError(
-                "the request belongs to another service desk than this integration's", method="GET", path=path
+                "the request belongs to another service desk or project than this integration's",
+                method="GET",
+                path=REQUEST,
             )
         return parse.request(item, self.integration, comments)
 
+    @endpoints(f"GET {CUSTOMERS}", f"POST {REQUESTS}")
     async def create_ticket(
         self, subject: str, body: str, email: str | None = None, phone: str | None = None
     ) -> Ticket:
@@ -217,15 +289,24 @@ class JSMConnector(TicketingConnector):
             "requestFieldValues": {"summary": subject, "description": body},
             "raiseOnBehalfOf": account_ids[0],
         }
-        data = await self.http.json("POST", REQUESTS, json=payload)
-        return parse.request(parse.obj(data), self.integration)
+        item = parse.obj(await self.http.json("POST", REQUESTS, json=payload))
+        if not self._ours(item):
+            # Created, but not where this integration looks: say so rather than return a key that
+            # get_ticket would refuse.
+            raise VendorPayloadError(
+                "the created request is not in this integration's service desk and project",
+                method="POST",
+                path=REQUESTS,
+            )
+        return parse.request(item, self.integration)
 
+    @endpoints(f"POST {COMMENTS}")
     async def add_comment(self, ticket_id: str, body: str, public: bool = False) -> Ticket:
         """Add a public reply or an internal note; the result holds the request key and the new comment."""
-        key = self._request_key(ticket_id)
+        ids = self._request_ids(ticket_id)
         payload = {"body": body, "public": public}
-        data = await self.http.json("POST", f"{REQUESTS}/{key}/comment", json=payload)
-        return Ticket(id=key, source=self.integration, comments=(parse.comment(parse.obj(data)),))
+        data = await self.http.json("POST", COMMENTS, path_params=ids, json=payload)
+        return Ticket(id=ticket_id, source=self.integration, comments=(parse.comment(parse.obj(data)),))
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -250,18 +331,43 @@ class JSMConnector(TicketingConnector):
             )
         return email
 
-    def _request_key(self, ticket_id: str) -> str:
+    @property
+    def _desk_ids(self) -> dict[str, str]:
+        """The ``path_params`` naming the configured service desk (the SDK fills the segment)."""
+        return {"service_desk_id": self._settings.service_desk_id}
+
+    def _request_ids(self, ticket_id: str) -> dict[str, str]:
+        """The ``path_params`` naming one request of the configured project.
+
+        A key of another project is refused here, with a message saying what a key looks like,
+        before the SDK fills (and re-checks) the path segment.
+        """
         key = self._settings.project_key
-        if not re.fullmatch(rf"{key}-[1-9][0-9]{{0,9}}", ticket_id):
+        if not self._in_project(ticket_id):
             raise InvalidArgumentsError(
                 f"ticket_id: must be a request key of project {key}, such as {key}-123"
             )
-        return ticket_id
+        return {"issue_key": ticket_id}
+
+    def _in_project(self, key: object) -> bool:
+        """True if ``key`` is a request key of the configured project (``HELP-123``)."""
+        project = self._settings.project_key
+        return isinstance(key, str) and re.fullmatch(rf"{project}-[1-9][0-9]{{0,9}}", key) is not None
+
+    def _ours(self, item: Mapping[str, Any]) -> bool:
+        """True if a customer request is in the configured service desk and project."""
+        desk = item.get("serviceDeskId")
+        return (
+            isinstance(desk, str | int)
+            and not isinstance(desk, bool)
+            and str(desk) == self._settings.service_desk_id
+            and self._in_project(item.get("issueKey"))
+        )
 
     async def _customer_ids(self, email: str) -> list[str]:
         """Account ids of the desk's customers whose email is exactly ``email`` (any case)."""
-        path = f"{SERVICEDESK}/{self._settings.service_desk_id}/customer"
-        data = parse.obj(await self.http.json("GET", path, params={"query": email, "limit": 50}))
+        query = {"query": _query.customer_search_text(email), "limit": 50}
+        data = parse.obj(await self.http.json("GET", CUSTOMERS, path_params=self._desk_ids, params=query))
         wanted = email.casefold()
         ids: list[str] = []
         for user in parse.values(data):
@@ -296,16 +402,18 @@ class JSMConnector(TicketingConnector):
             if data.get("isLast") is True:
                 following = None
             left_over = following is not None
-            return [parse.issue(parse.obj(item), self.integration) for item in issues], following
+            found = [parse.issue(parse.obj(item), self.integration) for item in issues]
+            # The JQL names the project; a hit of another one (a moved issue) is still not ours.
+            return [ticket for ticket in found if self._in_project(ticket.id)], following
 
         found = await paginate(fetch, max_items=limit)
         return found, left_over
 
-    async def _comments(self, request_path: str) -> tuple[TicketComment, ...]:
+    async def _comments(self, ids: Mapping[str, str]) -> tuple[TicketComment, ...]:
         async def fetch(start: str | None) -> tuple[list[TicketComment], str | None]:
             offset = int(start) if start is not None else 0
             params = {"start": offset, "limit": COMMENT_PAGE_SIZE}
-            data = parse.obj(await self.http.json("GET", request_path + "/comment", params=params))
+            data = parse.obj(await self.http.json("GET", COMMENTS, path_params=ids, params=params))
             items = [parse.comment(item) for item in parse.values(data)]
             if data.get("isLastPage") is not False or not items:
                 return items, None

@@ -38,6 +38,12 @@ Why it is built this way:
   ``auto_idempotency``: create_ticket passes a key (and may be retried with it; Zendesk
   deduplicates), while add_comment's ``PUT /tickets/{id}``, which adds a comment each time it is
   sent, carries none and is never retried.
+* Paths (S1): every request an operation sends is declared on it with ``@endpoints``, and the
+  ticket id is filled into ``/api/v2/tickets/{ticket_id}`` by the SDK (one encoded segment, never
+  ``.``/``..``/a separator), after the check that it is a ticket number. No vendor-supplied URL is
+  ever requested: the search's ``next_page`` URL is only read as "there is another page" (the
+  second search is built here), and comments page with the ``after_cursor`` token as a query
+  value, never with ``links.next``.
 * Errors: Zendesk answers ``{"error": "RecordNotFound", "description": "..."}`` or
   ``{"errors": [{"code": "...", "title": "..."}]}``. Only ``error``/``code`` is surfaced, and only
   when it has the shape of an identifier; ``description`` and ``title`` can quote customer data.
@@ -51,13 +57,12 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
-from urllib.parse import quote
 
 import httpx
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.ticketing.zendesk import _parse as parse
+from connectors.ticketing.zendesk import _query
 from sdk import (
     InvalidArgumentsError,
     Ticket,
@@ -65,6 +70,7 @@ from sdk import (
     TicketingConnector,
     VendorAuthError,
     VendorPayloadError,
+    endpoints,
     paginate,
 )
 from vault import BasicCredential, Credential
@@ -74,6 +80,8 @@ __all__ = ["ZendeskConnector", "ZendeskSettings"]
 USERS_SEARCH = "/api/v2/users/search"
 SEARCH = "/api/v2/search"
 TICKETS = "/api/v2/tickets"
+TICKET = "/api/v2/tickets/{ticket_id}"
+COMMENTS = "/api/v2/tickets/{ticket_id}/comments"
 ME = "/api/v2/users/me"
 
 COMMENT_PAGE_SIZE = 100  # Zendesk's maximum page size
@@ -84,7 +92,6 @@ _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z_]{1,63}")
 _TICKET_NUMBER = re.compile(r"[0-9]{1,20}")
 # Characters that are literal in a Zendesk search term. Excluded: whitespace (a new term),
 # quotes and parentheses (phrases, grouping), ':' '<' '>' (operators) and '*' '?' (wildcards).
-_SEARCH_LITERAL = re.compile(r"[\w.!#$%&'+/=^`{|}~@-]+")
 
 
 class ZendeskSettings(BaseModel):
@@ -145,6 +152,7 @@ class ZendeskConnector(TicketingConnector):
             return candidate
         return None
 
+    @endpoints(f"GET {ME}")
     async def verify(self) -> None:
         response = await self.http.request("GET", ME)
         data = self.http.parse_json(response)
@@ -174,31 +182,34 @@ class ZendeskConnector(TicketingConnector):
 
     # --- operations ------------------------------------------------------------
 
+    @endpoints(f"GET {USERS_SEARCH}", f"GET {SEARCH}")
     async def list_tickets(
         self, phone: str | None = None, email: str | None = None, limit: int = 10
     ) -> list[Ticket]:
         """List the caller's tickets, open ones first, newest first within each group."""
         if email is not None:
             self._check_phone(phone)
-            terms = [_search_literal(email, "email")]
+            searches = [_query.requester_search(email, argument="email")]
         elif phone is not None:
-            terms = await self._user_ids_by_phone(self._e164(phone))
+            ids = await self._user_ids_by_phone(self._e164(phone))
+            searches = [_query.requester_search(user_id, argument="requester id") for user_id in ids]
         else:
             raise _no_identity("list_tickets")
         found: dict[str, Ticket] = {}
-        for term in terms:
-            for item in await self._requested_tickets(term):
+        for search in searches:
+            for item in await self._requested_tickets(search):
                 found.setdefault(item.id, item)
         return sorted(found.values(), key=parse.ticket_sort_key)[:limit]
 
+    @endpoints(f"GET {TICKET}", f"GET {COMMENTS}")
     async def get_ticket(self, ticket_id: str) -> Ticket:
         """Get one ticket with its newest comments (oldest first)."""
-        path = _ticket_path(ticket_id)
+        ids = _ticket_ids(ticket_id)
         # Two independent reads: run them together, a voice caller is waiting.
         ticket_data: Any
         comments: tuple[TicketComment, ...] | BaseException
         ticket_data, comments = await asyncio.gather(
-            self.http.json("GET", path), self._comments(path), return_exceptions=True
+            self.http.json("GET", TICKET, path_params=ids), self._comments(ids), return_exceptions=True
         )
         if isinstance(ticket_data, BaseException):
             raise ticket_data
@@ -206,6 +217,7 @@ class ZendeskConnector(TicketingConnector):
             raise comments
         return parse.ticket(ticket_data["ticket"], self.integration, comments)
 
+    @endpoints(f"GET {USERS_SEARCH}", f"POST {TICKETS}")
     async def create_ticket(
         self, subject: str, body: str, email: str | None = None, phone: str | None = None
     ) -> Ticket:
@@ -236,11 +248,11 @@ class ZendeskConnector(TicketingConnector):
         )
         return parse.ticket(data["ticket"], self.integration)
 
+    @endpoints(f"PUT {TICKET}")
     async def add_comment(self, ticket_id: str, body: str, public: bool = False) -> Ticket:
         """Add a public reply or an internal note; the returned ticket holds the new comment."""
-        path = _ticket_path(ticket_id)
         payload = {"ticket": {"comment": {"body": body, "public": public}}}
-        data = await self.http.json("PUT", path, json=payload)
+        data = await self.http.json("PUT", TICKET, path_params=_ticket_ids(ticket_id), json=payload)
         added = parse.audit_comments(data.get("audit"), public=public)
         return parse.ticket(data["ticket"], self.integration, added)
 
@@ -264,8 +276,7 @@ class ZendeskConnector(TicketingConnector):
 
     async def _user_ids_by_phone(self, e164: str) -> list[str]:
         """Ids of the users whose stored phone number is ``e164`` (at most MAX_REQUESTERS)."""
-        national = phonenumbers.national_significant_number(phonenumbers.parse(e164))
-        data = await self.http.json("GET", USERS_SEARCH, params={"query": f"phone:*{national}"})
+        data = await self.http.json("GET", USERS_SEARCH, params={"query": _query.users_by_phone(e164)})
         ids: list[str] = []
         for user in data.get("users") or []:
             stored = user.get("phone")
@@ -274,13 +285,12 @@ class ZendeskConnector(TicketingConnector):
                 ids.append(parse.record_id(user.get("id")))
         return ids[:MAX_REQUESTERS]
 
-    async def _requested_tickets(self, requester: str) -> list[Ticket]:
-        query = f"type:ticket requester:{requester}"
-        params = {"query": query, "sort_by": "created_at", "sort_order": "desc"}
+    async def _requested_tickets(self, search: _query.RequesterSearch) -> list[Ticket]:
+        params = {"query": search.newest, "sort_by": "created_at", "sort_order": "desc"}
         data = await self.http.json("GET", SEARCH, params=params)
         tickets = self._search_results(data)
         if data.get("next_page"):
-            more = await self.http.json("GET", SEARCH, params={**params, "query": query + " status<solved"})
+            more = await self.http.json("GET", SEARCH, params={**params, "query": search.still_open})
             tickets += self._search_results(more)
         return tickets
 
@@ -291,12 +301,12 @@ class ZendeskConnector(TicketingConnector):
             if item.get("result_type", "ticket") == "ticket"
         ]
 
-    async def _comments(self, ticket_path: str) -> tuple[TicketComment, ...]:
+    async def _comments(self, ids: Mapping[str, str]) -> tuple[TicketComment, ...]:
         async def fetch(cursor: str | None) -> tuple[list[TicketComment], str | None]:
             params: dict[str, Any] = {"page[size]": COMMENT_PAGE_SIZE, "sort": "-created_at"}
             if cursor is not None:
                 params["page[after]"] = cursor
-            data = await self.http.json("GET", ticket_path + "/comments", params=params)
+            data = await self.http.json("GET", COMMENTS, path_params=ids, params=params)
             items = [parse.comment(item) for item in data.get("comments") or []]
             meta = data.get("meta") or {}
             after = meta.get("after_cursor") if meta.get("has_more") else None
@@ -310,17 +320,12 @@ def _no_identity(operation: str) -> InvalidArgumentsError:
     return InvalidArgumentsError(f"{operation}: pass the caller's phone or email (or both)")
 
 
-def _ticket_path(ticket_id: str) -> str:
-    # Zendesk ticket ids are integers; anything else cannot name a ticket (the API would 404).
+def _ticket_ids(ticket_id: str) -> dict[str, str]:
+    """The ``path_params`` naming one ticket; the SDK fills (and re-checks) the segment itself.
+
+    Zendesk ticket ids are integers; anything else cannot name a ticket (the API would 404), so it
+    is refused here with a message that says what a ticket id looks like.
+    """
     if not _TICKET_NUMBER.fullmatch(ticket_id):
         raise InvalidArgumentsError("ticket_id: must be a Zendesk ticket number (digits only)")
-    return f"{TICKETS}/{quote(ticket_id, safe='')}"
-
-
-def _search_literal(value: str, field: str) -> str:
-    if not _SEARCH_LITERAL.fullmatch(value):
-        raise InvalidArgumentsError(
-            f"{field}: contains characters Zendesk search cannot match literally "
-            "(spaces, quotes, parentheses, ':', '<', '>', '*' or '?')"
-        )
-    return value
+    return {"ticket_id": ticket_id}
