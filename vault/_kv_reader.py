@@ -84,6 +84,8 @@ class KvAnswer:
     # (a proxy that quotes its headers); reprs end up in logs and in error reports' frame locals.
     body: bytes = dataclasses.field(default=b"", repr=False)
     failure: requests.exceptions.RequestException | None = None
+    index: str | None = None
+    """The answering node's replication index (``X-Vault-Index``), see :mod:`vault._consistency`."""
 
     @property
     def token_refused(self) -> bool:
@@ -342,7 +344,17 @@ class KvReader:
                 ) as response,
             ):
                 body = await response.read()
-                return KvAnswer(response.status, response.headers.get("Content-Type"), body)
+                if response.status >= 500:
+                    # A node that cannot serve (sealed, no active node, failing) is not asked again
+                    # over this kept-alive connection: the retry connects anew, and a load balancer
+                    # sends a new connection to a node that can (see CredentialStore.failover_wait).
+                    response.close()
+                return KvAnswer(
+                    response.status,
+                    response.headers.get("Content-Type"),
+                    body,
+                    index=response.headers.get("X-Vault-Index"),
+                )
         except Exception as exc:  # noqa: BLE001 - every failure becomes a fresh requests exception
             return KvAnswer(failure=transport_failure(exc))
         finally:

@@ -65,21 +65,14 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sdk._errors import ConfigurationError, CredentialNotFoundError, VaultConflictError, VaultError
 from vault._client import VaultClient
+from vault._locks import HeldLock, LockStats
 from vault._paths import refresh_lock_path
 from vault._store import CredentialStore
 
-__all__ = [
-    "HeldLock",
-    "LocalRefreshLocks",
-    "LockStats",
-    "RefreshLocks",
-    "VaultRefreshLocks",
-    "new_owner_id",
-]
+__all__ = ["VaultRefreshLocks", "new_owner_id"]
 
 logger = logging.getLogger("vault.lease")
 
@@ -90,86 +83,6 @@ _FREE = "free"
 def new_owner_id() -> str:
     """Return an id naming this process (host and pid, for an operator) and this holder (random)."""
     return f"{socket.gethostname()[:64]}/{os.getpid()}/{secrets.token_hex(4)}"
-
-
-@dataclasses.dataclass(slots=True)
-class LockStats:
-    """Counters for tests, benchmarks and operators; no secrets, no ids."""
-
-    acquired: int = 0
-    conflicts: int = 0
-    """Check-and-set writes to take the lock that another process won."""
-    waits: int = 0
-    """Times the lock was found held by someone else and this process waited."""
-    takeovers: int = 0
-    """Expired locks taken over from another holder."""
-    lost_releases: int = 0
-    """Releases that found the lock already taken over (this process overran its lease)."""
-
-
-class HeldLock(Protocol):
-    """A lock this process holds; ``remaining()`` says for how many more seconds it is safe to act."""
-
-    def remaining(self) -> float: ...
-
-
-class RefreshLocks(Protocol):
-    """Serialises refreshes of one tenant integration; see :class:`VaultRefreshLocks`."""
-
-    stats: LockStats
-
-    async def acquire(self, tenant: str, integration: str) -> HeldLock: ...
-
-    async def release(self, held: HeldLock, *, keep: bool = False) -> None:
-        """Give the lock up; with ``keep``, let other processes see it held until it expires.
-
-        ``keep`` is for a holder that spent the refresh token but could not save
-        the new one: until it expires, nobody else refreshes with the spent token
-        still in Vault, while this process (the same owner) may take it back.
-        """
-        ...
-
-
-# --- a single process --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(slots=True)
-class _LocalHeld:
-    key: tuple[str, str]
-    lock: asyncio.Lock
-
-    def remaining(self) -> float:
-        return float("inf")
-
-
-class LocalRefreshLocks:
-    """Locks that serialise refreshes within this process only.
-
-    For credential sources that have no Vault to lock on (test doubles, a
-    single-process tool). Never use them where two processes share a refresh
-    token: that is exactly the double spend :class:`VaultRefreshLocks` prevents.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self.stats = LockStats()
-
-    async def acquire(self, tenant: str, integration: str) -> HeldLock:
-        key = (tenant, integration)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        if lock.locked():
-            self.stats.waits += 1
-        await lock.acquire()
-        self.stats.acquired += 1
-        return _LocalHeld(key, lock)
-
-    async def release(self, held: HeldLock, *, keep: bool = False) -> None:
-        if not isinstance(held, _LocalHeld):
-            raise TypeError("release() takes what this object's acquire() returned")
-        held.lock.release()
-
-
-# --- across processes, on Vault ----------------------------------------------------------------
 
 
 @dataclasses.dataclass(slots=True)
@@ -346,7 +259,11 @@ class VaultRefreshLocks:
     ) -> tuple[_Record | None, int]:
         while True:
             try:
-                data, version = await client.read_secret(path, tenant=tenant, integration=integration)
+                # Consistent: after our own check-and-set lost, a lagging standby would show the
+                # record we lost to as not yet written, and we would lose again until it caught up.
+                data, version = await client.read_secret(
+                    path, tenant=tenant, integration=integration, consistent=True
+                )
             except CredentialNotFoundError:
                 pass
             else:

@@ -56,9 +56,15 @@ class TokenAuth(_Frozen):
     ends in :class:`~sdk._errors.VaultAuthError`.
     """
 
-    method: Literal["token"] = "token"
-    token_env: str = "NEXORA_VAULT_TOKEN"  # noqa: S105 - the name of a variable, not a token
-    token_file: str | None = None
+    method: Literal["token"] = Field(default="token", description="Selects this login method.")
+    token_env: str = Field(
+        default="NEXORA_VAULT_TOKEN",  # the name of a variable, not a token
+        description="Name of the environment variable holding the token (never the token itself).",
+    )
+    token_file: str | None = Field(
+        default=None,
+        description="File holding the token (Vault Agent, a Kubernetes secret); read instead of token_env.",
+    )
 
     @field_validator("token_env")
     @classmethod
@@ -73,11 +79,15 @@ class AppRoleAuth(_Frozen):
     otherwise from ``secret_id_env``; with neither, the role must not require one.
     """
 
-    method: Literal["approle"] = "approle"
-    role_id: str = Field(min_length=1)
-    secret_id_env: str | None = None
-    secret_id_file: str | None = None
-    mount_point: str = "approle"
+    method: Literal["approle"] = Field(default="approle", description="Selects this login method.")
+    role_id: str = Field(min_length=1, description="The AppRole's role id (not a secret).")
+    secret_id_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the secret id."
+    )
+    secret_id_file: str | None = Field(
+        default=None, description="File holding the secret id; read instead of secret_id_env."
+    )
+    mount_point: str = Field(default="approle", description="Where the approle auth method is mounted.")
 
     @field_validator("secret_id_env")
     @classmethod
@@ -102,10 +112,19 @@ class JwtAuth(_Frozen):
     it issues is renewed, and replaced by a new login, as an AppRole token is.
     """
 
-    method: Literal["jwt"] = "jwt"
-    role: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
-    token_file: str = Field(default=KUBERNETES_TOKEN_FILE, min_length=1)
-    mount_point: str = "jwt"
+    method: Literal["jwt"] = Field(default="jwt", description="Selects this login method.")
+    role: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.@-]+$",
+        description="The Vault jwt role whose bound claims the workload's JWT must match.",
+    )
+    token_file: str = Field(
+        default=KUBERNETES_TOKEN_FILE,
+        min_length=1,
+        description="File holding the JWT, re-read at each login (default: the pod's service-account token).",
+    )
+    mount_point: str = Field(default="jwt", description="Where the jwt auth method is mounted.")
 
     @field_validator("mount_point")
     @classmethod
@@ -145,19 +164,43 @@ class VaultSettings(_Frozen):
     client certificate for a listener that requires mutual TLS.
     """
 
-    allow_plain_http: bool = False
-    address: str
-    namespace: str | None = None
-    mount: str = "secret"
-    path_prefix: str = "nexora"
-    region: str = "nz"
-    timeout: float = Field(default=2.0, gt=0, le=60)
-    verify: bool | str = True
-    ca_cert: str | None = Field(default=None, min_length=1)
-    client_cert: str | None = Field(default=None, min_length=1)
-    client_key: str | None = Field(default=None, min_length=1)
+    allow_plain_http: bool = Field(
+        default=False,
+        description="Let address be plain http to a host that is not loopback (an opt-in doctor reports).",
+    )
+    address: str = Field(
+        description="The Vault server's URL, e.g. https://vault.example:8200: https unless on loopback."
+    )
+    namespace: str | None = Field(
+        default=None, description="Vault Enterprise / OpenBao namespace, e.g. tenants/acme; none by default."
+    )
+    mount: str = Field(default="secret", description="The KV v2 secrets engine's mount path.")
+    path_prefix: str = Field(
+        default="nexora",
+        description="Prefix of every credential path: `<mount>/data/<path_prefix>/<tenant>/<integration>`.",
+    )
+    region: str = Field(default="nz", description="Where this Vault runs: nz, au, us, uk or eu (S8).")
+    timeout: float = Field(default=2.0, gt=0, le=60, description="Seconds per request to Vault.")
+    verify: bool | str = Field(
+        default=True,
+        description="Verify the server's TLS certificate (true), not (false), or against this CA bundle.",
+    )
+    ca_cert: str | None = Field(
+        default=None, min_length=1, description="CA bundle file the server's certificate must chain to."
+    )
+    client_cert: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Client certificate file, for a listener requiring mutual TLS.",
+    )
+    client_key: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Client certificate's key file, unless client_cert holds both.",
+    )
     auth: Annotated[TokenAuth | AppRoleAuth | JwtAuth, Field(discriminator="method")] = Field(
-        default_factory=TokenAuth
+        default_factory=TokenAuth,
+        description="How to log in: method = token (default), approle or jwt, with that method's keys.",
     )
 
     @property

@@ -3,7 +3,8 @@
 The store is the one place the rest of the SDK asks for a key. It checks ids,
 region and tenant before anything goes to Vault, reads the secret when asked
 (reusing a copy only within an explicit staleness bound, S4) and shares one
-client between tenants that use the same Vault the same way.
+client between tenants that use the same Vault the same way. How long one
+read may take (the failover wait, the call's deadline) is :mod:`vault._store_reads`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import dataclasses
 import hashlib
 import math
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,29 +25,19 @@ from sdk._errors import (
     ResidencyError,
     UnknownTenantError,
     UsageError,
-    VaultUnavailableError,
 )
 from sdk._ids import validate_id
-from vault._client import DEFAULT_THREADS, SecretVersionInfo, VaultClient, vault_executor
-from vault._credentials import Credential, CredentialLease, credential_to_secret_data, parse_credential
+from vault._client import SecretVersionInfo, VaultClient
+from vault._credentials import Credential, CredentialLease, credential_to_secret_data
+from vault._hvac import DEFAULT_THREADS, vault_executor
 from vault._kv_reader import KvReader
 from vault._paths import credential_path
 from vault._settings import REGIONS, VaultSettings
+from vault._store_reads import CredentialReads
 
 __all__ = ["CredentialStore"]
 
 _Key = tuple[str, str]
-_FIRST_RETRY_DELAY = 0.05
-_MAX_RETRY_DELAY = 0.5
-
-
-def _call_time_left() -> float | None:
-    """Seconds left before the running operation's deadline, if a read happens inside one."""
-    # Imported here: sdk's modules import this one, so sdk._context cannot be imported at its top.
-    from sdk._context import current_call
-
-    call = current_call.get()
-    return None if call is None else call.remaining()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -99,7 +89,6 @@ class CredentialStore:
             raise ConfigurationError("max_staleness must be a finite number of seconds, 0 or more")
         if not (math.isfinite(failover_wait) and failover_wait >= 0):
             raise ConfigurationError("failover_wait must be a finite number of seconds, 0 or more")
-        self._failover_wait = failover_wait
         if threads_per_vault < 1:
             raise ConfigurationError("threads_per_vault must be at least 1")
         self._max_staleness = max_staleness
@@ -116,13 +105,20 @@ class CredentialStore:
         self._reused: dict[_Key, tuple[float, CredentialLease]] = {}
         self._invalidations = 0
         self._closed = False
-        self.reads: int = 0
-        """How many secret reads this store has sent to Vault (for tests and benchmarks)."""
-        self.failover_retries: int = 0
-        """How many reads were sent again because Vault was unavailable (see ``failover_wait``)."""
+        self._reads = CredentialReads(failover_wait)
 
     def __repr__(self) -> str:
         return f"CredentialStore(tenants={len(self._tenants)}, max_staleness={self._max_staleness})"
+
+    @property
+    def reads(self) -> int:
+        """How many secret reads this store has sent to Vault (for tests and benchmarks)."""
+        return self._reads.reads
+
+    @property
+    def failover_retries(self) -> int:
+        """How many reads were sent again because Vault was unavailable (see ``failover_wait``)."""
+        return self._reads.failover_retries
 
     async def __aenter__(self) -> Self:
         return self
@@ -191,7 +187,11 @@ class CredentialStore:
 
         Read from Vault now, unless a copy read less than ``max_staleness``
         seconds ago can be reused and ``fresh`` is false. Pass ``fresh=True``
-        after the vendor rejected a credential.
+        after the vendor rejected a credential, and wherever the newest version
+        matters (an OAuth refresh under its lock): a fresh read also sees every
+        write this store's Vault client has seen acknowledged, even on a
+        cluster whose standby nodes answer reads from a copy that trails the
+        active node (:mod:`vault._consistency`).
         """
         tenant, integration, entry = self._resolve(tenant, integration)
         key = (tenant, integration)
@@ -200,7 +200,9 @@ class CredentialStore:
             if reused is not None and self._clock() - reused[0] < self._max_staleness:
                 return reused[1]
         started, invalidations = self._clock(), self._invalidations
-        lease = await self._read(entry, tenant, integration, version=None)
+        lease = await self._reads.read(
+            entry.client, entry.settings, tenant, integration, version=None, consistent=fresh
+        )
         # A copy read across an invalidate() may predate what made the caller
         # invalidate; hand it out this once but do not keep it.
         if self._max_staleness > 0 and invalidations == self._invalidations:
@@ -212,7 +214,7 @@ class CredentialStore:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise InvalidArgumentsError("version must be a positive integer (a KV v2 version number)")
         tenant, integration, entry = self._resolve(tenant, integration)
-        return await self._read(entry, tenant, integration, version=version)
+        return await self._reads.read(entry.client, entry.settings, tenant, integration, version=version)
 
     async def versions(self, tenant: str, integration: str) -> list[SecretVersionInfo]:
         """Return what Vault knows about each version of the credential (never the values)."""
@@ -257,7 +259,7 @@ class CredentialStore:
             raise InvalidArgumentsError("version must be a positive integer (a KV v2 version number)")
         tenant, integration, entry = self._resolve(tenant, integration)
         path = credential_path(entry.settings, tenant, integration)
-        self.reads += 1
+        self._reads.reads += 1
         data, _ = await entry.client.read_secret(
             path, version=version, tenant=tenant, integration=integration
         )
@@ -336,43 +338,6 @@ class CredentialStore:
                 "(is it in the configuration?)"
             )
         return tenant, integration, entry
-
-    async def _read(
-        self, entry: _Tenant, tenant: str, integration: str, *, version: int | None
-    ) -> CredentialLease:
-        """Read once, or, with ``failover_wait``, until Vault answers or the wait (or deadline) is over."""
-        if self._failover_wait <= 0:
-            return await self._read_once(entry, tenant, integration, version=version)
-        give_up = time.monotonic() + self._failover_wait
-        remaining = _call_time_left()
-        if remaining is not None:
-            give_up = min(give_up, time.monotonic() + remaining)
-        delay = _FIRST_RETRY_DELAY
-        while True:
-            try:
-                return await self._read_once(entry, tenant, integration, version=version)
-            except VaultUnavailableError:
-                # Jittered, so that every conversation of every replica does not hit the new
-                # active node in the same millisecond.
-                pause = delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
-                if time.monotonic() + pause >= give_up:
-                    raise
-            self.failover_retries += 1
-            await asyncio.sleep(pause)
-            delay = min(delay * 2, _MAX_RETRY_DELAY)
-
-    async def _read_once(
-        self, entry: _Tenant, tenant: str, integration: str, *, version: int | None
-    ) -> CredentialLease:
-        path = credential_path(entry.settings, tenant, integration)
-        self.reads += 1
-        data, number = await entry.client.read_secret(
-            path, version=version, tenant=tenant, integration=integration
-        )
-        credential = parse_credential(data, tenant=tenant, integration=integration, path=path)
-        return CredentialLease(
-            credential=credential, version=number, tenant=tenant, integration=integration, path=path
-        )
 
     def _drop_tenant(self, tenant: str) -> None:
         self._invalidations += 1

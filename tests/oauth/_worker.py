@@ -19,8 +19,10 @@ from typing import Any
 import httpx
 
 from vault import CredentialStore, VaultSettings
-from vault._lease import LocalRefreshLocks, RefreshLocks, VaultRefreshLocks
-from vault._oauth import OAuthTokenSource, TokenEndpoint
+from vault._lease import VaultRefreshLocks
+from vault._locks import LocalRefreshLocks, RefreshLocks
+from vault._oauth import OAuthTokenSource
+from vault._token_endpoint import TokenEndpoint
 
 
 async def run(config: dict[str, Any]) -> dict[str, Any]:

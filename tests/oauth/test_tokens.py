@@ -39,7 +39,8 @@ from tests.oauth.support import (
     refresh_credential,
 )
 from vault import ApiKeyCredential, OAuth2ClientCredential, OAuth2RefreshCredential
-from vault._oauth import OAuthTokenSource, TokenEndpoint
+from vault._oauth import OAuthTokenSource
+from vault._token_endpoint import TokenEndpoint
 
 BASE = "https://vendor.test"
 ENDPOINT = TokenEndpoint(url=BASE + TOKEN_PATH, auth_method="client_secret_post")

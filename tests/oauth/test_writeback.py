@@ -20,8 +20,9 @@ from tests.oauth.support import (
     refresh_credential,
 )
 from vault import CredentialStore, OAuth2RefreshCredential, VaultSettings, credential_path
-from vault._oauth import OAuthTokenSource, TokenEndpoint
+from vault._oauth import OAuthTokenSource
 from vault._paths import refresh_lock_path
+from vault._token_endpoint import TokenEndpoint
 
 pytestmark = pytest.mark.vault
 

@@ -150,7 +150,7 @@ async def test_the_jwt_file_is_read_again_at_each_login(
         client = store.vault_client(issuer.tenant)
 
         def revoke_current() -> None:
-            token = client._current_token
+            token = client._login.current_token
             assert token is not None
             vault_root.auth.token.revoke(token.get_secret_value())
 

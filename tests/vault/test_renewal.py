@@ -335,7 +335,7 @@ async def test_renewal_runs_on_the_vault_threads_and_stops_on_close(
         await eventually(ticking, every=0.01)
         assert renew_threads
         assert all(name.startswith("nexora-vault") for name in renew_threads)
-        lease = client._lease
+        lease = client._login.lease
         assert lease is not None
         assert not lease.final  # a periodic token is renewed, never replaced
         assert lease.full_ttl == 2

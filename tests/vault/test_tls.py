@@ -16,7 +16,8 @@ from typing import Any
 import hvac
 import pytest
 
-from sdk._cli._checks import Status, _vault_health
+from sdk._cli._check import Status
+from sdk._cli._checks_vault import vault_health as _vault_health
 from sdk._errors import VaultError
 from tests.vault.pki import ThrowawayCA
 from tests.vault.support import make_secret, new_id, write_secret
