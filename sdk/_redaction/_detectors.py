@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import Final
 
 from sdk._redaction._context import EMAIL_RE, ContextReader
-from sdk._redaction._digits import CHAIN_RE, digit_candidates
+from sdk._redaction._digits import CHAIN_RE, PhoneKey, digit_candidates
 from sdk._redaction._lettered import lettered_candidates
-from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS
+from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS, PhoneMatch
 from sdk._redaction._scoring import SCORE_STRUCTURAL, Candidate
 from sdk._redaction._types import IdentifierType
 
@@ -44,12 +44,13 @@ def scan(
     if _ANY_DIGIT_RE.search(text) is None:
         return found
     context = ContextReader(text, strict)
+    memo: dict[PhoneKey, PhoneMatch | None] = {}
     for chain in CHAIN_RE.finditer(text):
         at = chain.start()
         if _lettered_before(text, at):
             lettered_candidates(text, at, context, found)
         if chain.end() - at >= _MIN_CHARS:
-            digit_candidates(text, chain, context, regions, found)
+            digit_candidates(text, chain, context, regions, found, memo)
     return found
 
 

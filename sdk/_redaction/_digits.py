@@ -17,7 +17,7 @@ from typing import Final
 
 from sdk._redaction import _checks
 from sdk._redaction._context import ContextReader
-from sdk._redaction._phones import match_phone
+from sdk._redaction._phones import NANP_CUTS, PhoneMatch, boundaries, match_phone
 from sdk._redaction._scoring import (
     SCORE_INTL_PHONE,
     SCORE_NAMED,
@@ -31,7 +31,7 @@ from sdk._redaction._scoring import (
 )
 from sdk._redaction._types import IdentifierType
 
-__all__ = ["CHAIN_RE", "digit_candidates", "is_word_char"]
+__all__ = ["CHAIN_RE", "PhoneKey", "digit_candidates", "is_word_char"]
 
 _T = IdentifierType
 
@@ -48,6 +48,8 @@ _DIGITS_RE: Final = re.compile(r"\d+", re.ASCII)
 _PLAIN_SEPS: Final = frozenset({" ", "-", " - "})
 
 _Check = Callable[[str], bool]
+PhoneKey = tuple[str, tuple[int, ...], bool, bool]
+"""A run as ``match_phone`` judges it: digits, grouping, after "+", after "(" (regions are per scan)."""
 _STRONG: Final = frozenset({_T.AU_IHI, _T.CARD, _T.AU_ABN})
 # Checks by number of digits, surest first: a run is checked only for the types of its length.
 _BY_LENGTH: Final[MappingProxyType[int, tuple[tuple[IdentifierType, _Check], ...]]] = MappingProxyType(
@@ -82,33 +84,43 @@ def is_word_char(char: str) -> bool:
 
 
 def digit_candidates(
-    text: str, chain: re.Match[str], context: ContextReader, regions: tuple[str, ...], found: list[Candidate]
+    text: str,
+    chain: re.Match[str],
+    context: ContextReader,
+    regions: tuple[str, ...],
+    found: list[Candidate],
+    memo: dict[PhoneKey, PhoneMatch | None],
 ) -> None:
     """Append to ``found`` the candidates in one chain found by :data:`CHAIN_RE`.
 
     (Appending rather than yielding: generators cost a measurable share of the
-    budget at this call rate.)
+    budget at this call rate.) The sentence's context words are read only for
+    a run that needs them: most runs are ruled out first by their length, their
+    grouping or a check digit, which costs less than reading the sentence.
     """
     spans = _trimmed(text, chain)
     if not spans or spans[-1][1] - spans[0][0] < _MIN_DIGITS:
         return
-    seps = [text[spans[k][1] : spans[k + 1][0]] for k in range(len(spans) - 1)]
-    named = context.named_at(spans[0][0])  # a chain never crosses a sentence end
-    said = context.said_at(spans[0][0]) if context.always else named
+    count = len(spans)
+    words = [text[start:end] for start, end in spans]
+    seps = [text[spans[k][1] : spans[k + 1][0]] for k in range(count - 1)]
+    sentence = _Sentence(context, spans[0][0])  # a chain never crosses a sentence end
     plus = spans[0][0] > 0 and text[spans[0][0] - 1] == "+"
     international_until = -1
-    for i in range(len(spans)):
+    for i in range(count):
         runs: list[_Run] = []
         digits = ""
-        for j in range(i, min(len(spans), i + _MAX_GROUPS)):
-            digits += text[spans[j][0] : spans[j][1]]
-            if len(digits) > _MAX_DIGITS:
+        for j in range(i, min(count, i + _MAX_GROUPS)):
+            digits += words[j]
+            size = len(digits)
+            if size > _MAX_DIGITS:
                 break
-            if len(digits) >= _MIN_DIGITS:
+            if size >= _MIN_DIGITS:
                 run = _Run(spans, seps, i, j, digits)
                 runs.append(run)
-                if len(digits) in _BY_LENGTH:
-                    _identifiers(named, said, run, found)
+                checks = _BY_LENGTH.get(size)
+                if checks is not None:
+                    _identifiers(sentence, run, checks, found)
         if not runs or spans[i][0] < international_until:
             continue
         # After an invalid "+..." start, a national number further along stands only if
@@ -120,10 +132,43 @@ def digit_candidates(
         # is someone else's ("3437 0053 2279 297" is a card, not +53 ...).
         lead = spans[i - 1] if i > 0 else None
         phone_end = _phones(
-            text, named, runs, found, plus=plus and i == 0, lead=lead, after=after, regions=regions
+            text,
+            sentence,
+            runs,
+            found,
+            plus=plus and i == 0,
+            lead=lead,
+            after=after,
+            regions=regions,
+            memo=memo,
         )
         if phone_end is not None:
             international_until = max(international_until, phone_end)
+
+
+class _Sentence:
+    """The context of one chain's sentence, read from the :class:`ContextReader` on first use."""
+
+    __slots__ = ("_at", "_named", "_reader", "_said")
+
+    def __init__(self, reader: ContextReader, at: int) -> None:
+        self._reader, self._at = reader, at
+        self._said: frozenset[IdentifierType] | None = None
+        self._named: frozenset[IdentifierType] | None = None
+
+    @property
+    def said(self) -> frozenset[IdentifierType]:
+        """The types the sentence's words name."""
+        if self._said is None:
+            self._said = self._reader.said_at(self._at)
+        return self._said
+
+    @property
+    def named(self) -> frozenset[IdentifierType]:
+        """Those plus a strict policy's types."""
+        if self._named is None:
+            self._named = self._reader.named_at(self._at)
+        return self._named
 
 
 def _unclosed(text: str, start: int, end: int) -> bool:
@@ -206,45 +251,49 @@ def _weak_conventional(kind: IdentifierType, digits: str, groups: tuple[int, ...
 
 
 def _identifiers(
-    named: frozenset[IdentifierType], said: frozenset[IdentifierType], run: _Run, found: list[Candidate]
+    sentence: _Sentence, run: _Run, checks: tuple[tuple[IdentifierType, _Check], ...], found: list[Candidate]
 ) -> None:
     """Append the identifiers ``run`` passes the checks of.
 
-    ``named``: the types its sentence names, plus a strict policy's; ``said``:
-    those its words name. A strict policy's types are taken without the
-    words in any grouping, but below every structural evidence of another
-    type (``_scoring``), so strict only adds to what is masked; and unlike a
-    context word, the policy does not vouch for a run cut out of a longer,
-    uniformly grouped number ("123 456 789 012" holds no SSN).
+    ``sentence.named``: the types its sentence names, plus a strict policy's;
+    ``sentence.said``: those its words name. A strict policy's types are taken
+    without the words in any grouping, but below every structural evidence of
+    another type (``_scoring``), so strict only adds to what is masked; and
+    unlike a context word, the policy does not vouch for a run cut out of a
+    longer, uniformly grouped number ("123 456 789 012" holds no SSN).
     """
     digits, start, end = run.digits, run.start, run.end
-    for kind, check in _BY_LENGTH[len(digits)]:
+    for kind, check in checks:
         if kind in _STRONG:
             if not check(digits):
                 continue
             if run.plain and _strong_conventional(kind, run.groups):
                 score = SCORE_STRONG[kind]
-            elif kind in named:
+            elif kind in sentence.named:
                 score = SCORE_NAMED
             else:
                 score = SCORE_STRONG_ODD_GROUPING
             found.append(Candidate(kind, start, end, score))
             continue
-        # A weak type counts only if named or conventionally grouped: ask that first,
-        # it is cheaper than the check and rules out most order numbers.
-        if kind in said:
+        # A weak type counts only if its sentence names it (or a strict policy does) or
+        # it is conventionally grouped; each way it must pass its check. The grouping is
+        # asked first, it is cheapest, then the check, and the sentence only when needed.
+        if run.plain and _weak_conventional(kind, digits, run.groups):
             if check(digits):
+                if kind in sentence.said:
+                    found.append(Candidate(kind, start, end, SCORE_NAMED))
+                else:  # taken without context words already; strict changes nothing here
+                    found.append(Candidate(kind, start, end, SCORE_WEAK_CONVENTIONAL, run.neighbours))
+        elif kind in sentence.named and check(digits):
+            if kind in sentence.said:
                 found.append(Candidate(kind, start, end, SCORE_NAMED))
-        elif run.plain and _weak_conventional(kind, digits, run.groups):
-            if check(digits):  # taken without context words already; strict changes nothing here
-                found.append(Candidate(kind, start, end, SCORE_WEAK_CONVENTIONAL, run.neighbours))
-        elif kind in named and check(digits):  # strict, in no grouping of its own
-            found.append(Candidate(kind, start, end, SCORE_STRICT, run.neighbours))
+            else:  # strict, in no grouping of its own
+                found.append(Candidate(kind, start, end, SCORE_STRICT, run.neighbours))
 
 
 def _phones(
     text: str,
-    named: frozenset[IdentifierType],
+    sentence: _Sentence,
     runs: list[_Run],
     found: list[Candidate],
     *,
@@ -252,6 +301,7 @@ def _phones(
     lead: tuple[int, int] | None,
     after: tuple[int, int] | None,
     regions: tuple[str, ...],
+    memo: dict[PhoneKey, PhoneMatch | None],
 ) -> int | None:
     """Append every valid phone number among ``runs`` (which share a start), longest first.
 
@@ -280,9 +330,21 @@ def _phones(
         ):
             continue
         groups = run.groups
-        if len(groups) == 1 and not (plus or paren or trunk) and _T.PHONE not in named:
-            continue  # a bare North American-length run needs "call", "phone"... to be a phone number
-        match = match_phone(digits, groups, plus=plus, paren=paren, regions=regions)
+        if not (plus or paren or trunk) and _T.PHONE not in sentence.named:
+            if len(groups) == 1:
+                continue  # a bare North American-length run needs "call", "phone"... to be a phone number
+            if not boundaries(groups) <= NANP_CUTS:
+                # It could only be taken in the North American grouping (3-3-4) or a
+                # coarser one: rule out the others before libphonenumber is asked.
+                continue
+        # A caller's number stands on many records of one context, and validating it costs
+        # 10-40 us: within one scan (a text, or a batch of them) each shape is judged once.
+        # Never across scans: customer data outlives no conversation (S5), not even here.
+        key = (digits, groups, plus, paren)
+        if key in memo:
+            match = memo[key]
+        else:
+            match = memo[key] = match_phone(digits, groups, plus=plus, paren=paren, regions=regions)
         if match is None:
             continue
         end = run.end
@@ -293,7 +355,9 @@ def _phones(
             score = SCORE_INTL_PHONE
         elif paren or (match.exact and not match.north_american):
             score = SCORE_NATIONAL_PHONE
-        elif (match.conventional and not (match.north_american and len(groups) == 1)) or _T.PHONE in named:
+        elif (match.conventional and not (match.north_american and len(groups) == 1)) or (
+            _T.PHONE in sentence.named
+        ):
             # A bare ten-digit number is as likely an order number as a North American
             # phone, and "2024-05-15 10" splits inside every real grouping: both need
             # the sentence to say "call" or "phone".

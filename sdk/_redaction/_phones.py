@@ -23,19 +23,27 @@ every policy; so the default regions are about trunk-0 national forms only.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-__all__ = ["DEFAULT_NATIONAL_REGIONS", "PhoneMatch", "match_phone"]
+__all__ = ["DEFAULT_NATIONAL_REGIONS", "NANP_CUTS", "PhoneMatch", "boundaries", "match_phone"]
 
 DEFAULT_NATIONAL_REGIONS: Final = ("NZ", "AU", "GB", "IE")
 _NANP: Final = ("US",)
+NANP_CUTS: Final = frozenset({3, 6})
+"""Where libphonenumber's national format cuts every valid North American number: (201) 555-0123.
+
+A run read as North American is conventional only if its own cuts are among
+these, so any other grouping can be ruled out without validating it
+(``tests/redaction/test_fast_paths.py`` holds this to the metadata)."""
 _RUNS: Final = re.compile(r"\d+")
 
 
+@dataclass(frozen=True, slots=True)
 class PhoneMatch:
     """A valid number, and how closely it was written in its country's own digit grouping.
 
@@ -44,13 +52,10 @@ class PhoneMatch:
     a grouping that splits inside a conventional group (``2024-05-15 10``) is neither.
     """
 
-    __slots__ = ("conventional", "exact", "international", "north_american")
-
-    def __init__(self, *, international: bool, exact: bool, conventional: bool, north_american: bool) -> None:
-        self.international = international
-        self.exact = exact
-        self.conventional = conventional
-        self.north_american = north_american
+    international: bool
+    exact: bool
+    conventional: bool
+    north_american: bool
 
 
 def match_phone(
@@ -93,7 +98,7 @@ def match_phone(
         match = PhoneMatch(
             international=False,
             exact=expected == groups,
-            conventional=_boundaries(groups) <= _boundaries(expected),
+            conventional=boundaries(groups) <= boundaries(expected),
             north_american=region in _NANP,
         )
         if match.exact:
@@ -103,7 +108,8 @@ def match_phone(
     return best
 
 
-def _boundaries(groups: tuple[int, ...]) -> set[int]:
+def boundaries(groups: tuple[int, ...]) -> set[int]:
+    """The offsets at which ``groups`` cut the digits: (3, 3, 4) cuts at 3 and 6."""
     cuts, position = set(), 0
     for size in groups[:-1]:
         position += size

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdk._redaction._phones import DEFAULT_NATIONAL_REGIONS
 
-__all__ = ["CONTEXT_DEPENDENT", "Finding", "IdentifierType", "RedactionAction", "RedactionPolicy"]
+__all__ = [
+    "CONTEXT_DEPENDENT",
+    "Finding",
+    "IdentifierType",
+    "RedactionAction",
+    "RedactionPolicy",
+]
 
 
 class IdentifierType(StrEnum):
@@ -126,7 +132,13 @@ class RedactionPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    identifiers: dict[IdentifierType, RedactionAction] = Field(default_factory=_default_identifiers)
+    identifiers: dict[IdentifierType, RedactionAction] = Field(
+        default_factory=_default_identifiers,
+        description=(
+            'Action per identifier type found inside free text, e.g. {card = "last4", nz_ird = "mask"}; '
+            "types left out take their defaults (docs: Redaction)."
+        ),
+    )
     phone_regions: tuple[str, ...] = Field(
         default=DEFAULT_NATIONAL_REGIONS,
         description=(

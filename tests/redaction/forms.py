@@ -236,7 +236,11 @@ def invalid(kind: IdentifierType, rng: random.Random) -> Sample | None:
         value = v.nhi_new(rng) if rng.random() < 0.5 else v.nhi_old(rng)
         return Sample("NHI", v.broken(T.NZ_NHI, value))
     if kind is T.NZ_DRIVER_LICENCE:
-        return Sample(rng.choice(["booking reference", "flight", "seat"]), v.driver_licence(rng))
+        value = v.driver_licence(rng)
+        while value[:2].upper() == "DL":
+            # "DL" is the licence's own context word: DL123456 reads as "driver licence 123456".
+            value = v.driver_licence(rng)
+        return Sample(rng.choice(["booking reference", "flight", "seat"]), value)
     if kind is T.AU_TFN:
         bad = _broken(T.AU_TFN, lambda: v.tfn(rng))
         return Sample("TFN", rng.choice([bad, v.group(bad, (3, 3, 3), _sep(rng))]))

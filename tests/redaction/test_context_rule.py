@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from sdk._call import LLMPolicy
 from sdk._config import NexoraConfig
 from sdk._errors import ConfigurationError
-from sdk._llm_view import LLMPolicy
 from sdk._redaction import IdentifierType, RedactionAction, RedactionPolicy, find_identifiers, redact
 from sdk._redaction._types import CONTEXT_DEPENDENT
 from tests.redaction import forms
