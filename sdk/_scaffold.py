@@ -97,12 +97,19 @@ def _requirement() -> str:
 
 
 def render_connector(
-    name: str, category: str, destination: Path, *, vendor_display_name: str | None = None
+    name: str,
+    category: str,
+    destination: Path,
+    *,
+    vendor_display_name: str | None = None,
+    spec_path: str | None = None,
 ) -> Path:
     """Render a connector package for ``category`` into ``destination`` and return its path.
 
     The package installs with ``pip install -e DEST[test]`` and its tests pass as rendered; every
     ``TODO(author)`` in it marks vendor-specific work. ``destination`` must be missing or empty.
+    ``spec_path`` (the vendor's OpenAPI document, relative to the rendered project or
+    absolute) adds a contract test that checks every request and fixture against it.
     Raises ConfigurationError for a bad name, category or display name, and UsageError for a
     non-empty destination or a missing copier installation.
     """
@@ -127,6 +134,7 @@ def render_connector(
         "category": category,
         "vendor_display_name": display,
         "nexora_requirement": _requirement(),
+        "spec_path": spec_path or "",
     }
     # unsafe=False: the template runs no tasks or extensions, and must never need to.
     copier.run_copy(

@@ -4,6 +4,9 @@ Built on the standard library's argparse; Rich is used for tables and
 spinners when a person is watching (see :mod:`sdk._cli._output`). Every
 command is a function of its parsed arguments returning an exit code; the
 exit codes and what each means are defined once, in :mod:`sdk._cli._base`.
+The tree of commands is declared in :mod:`sdk._cli._tree`, which imports no
+command's implementation: ``--help`` stays fast, and a command loads only what
+it uses when it runs.
 
 How errors end a command: an SDK error is printed as one line on stderr
 (``nexora-connect: error: ClassName: message``) and mapped to an exit code by
@@ -19,7 +22,6 @@ import sys
 from collections.abc import Sequence
 
 import sdk
-from sdk._cli import _audit_tail, _connectors, _context, _demo, _doctor, _keys, _mcp, _scaffold
 from sdk._cli._base import (
     EXIT_CHECK_FAILED,
     EXIT_CODES,
@@ -34,6 +36,7 @@ from sdk._cli._base import (
     formatter,
     print_error,
 )
+from sdk._cli._tree import REGISTER
 from sdk._errors import ConfigurationError, InvalidArgumentsError, InvalidIdentifierError, NexoraError
 
 __all__ = [
@@ -47,17 +50,6 @@ __all__ = [
     "build_parser",
     "main",
 ]
-
-_REGISTER = (
-    _connectors.register,
-    _doctor.register,
-    _context.register,
-    _audit_tail.register,
-    _keys.register,
-    _scaffold.register,
-    _mcp.register,
-    _demo.register,
-)
 
 
 def _epilog() -> str:
@@ -95,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {sdk.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
-    for register in _REGISTER:
+    for register in REGISTER:
         register(commands)
     return parser
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import re
 import shutil
 import sys
@@ -27,10 +28,12 @@ __all__ = [
     "CliError",
     "CommandDoc",
     "Handler",
+    "LazyHandler",
     "Parser",
     "add_command",
     "clean",
     "error_name",
+    "lazy",
     "one_line",
     "print_error",
 ]
@@ -57,6 +60,31 @@ EXIT_CODES: Mapping[int, str] = {
 
 Handler = Callable[[argparse.Namespace], int]
 """A command: takes the parsed arguments, prints its output, returns its exit code."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LazyHandler:
+    """A command's handler by name: ``module.name``, imported when the command runs (see :func:`lazy`)."""
+
+    module: str
+    name: str
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        handler: Handler = getattr(importlib.import_module(self.module), self.name)
+        return handler(args)
+
+
+def lazy(module: str, name: str = "run") -> LazyHandler:
+    """The handler ``module.name``, imported only when its command runs.
+
+    The command tree is built on every start, for ``--help`` too; a command's
+    implementation pulls in the runtime, Vault's client, HTTP and Rich, which
+    take a second or more to import. Naming it by module keeps ``--help``
+    fast and lets each command pay only for what it uses. An ImportError (an
+    optional dependency missing) is then raised inside ``main``, which says
+    what to install instead of showing a traceback.
+    """
+    return LazyHandler(module, name)
 
 
 class CliError(Exception):

@@ -10,19 +10,26 @@ then exits with 130.
 Key writes are the exception: stopping a rotation between "written" and
 "verified" would leave an unverified key current. Those commands defer the
 signal until their Vault writes are done (a second signal aborts anyway).
+
+``mcp`` and ``audit tail`` only need :func:`sigterm_interrupts`, and ``mcp``
+is declared together with its command: so asyncio and the runtime are
+imported when a command first needs them, never for ``--help``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdk._cli._base import EXIT_INTERRUPTED, print_note
-from sdk._runtime import NexoraConnect
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from sdk._runtime import NexoraConnect
 
 __all__ = ["Interrupts", "run_async", "runtime_options", "sigterm_interrupts"]
 
@@ -76,6 +83,7 @@ def run_async(body: Callable[[Interrupts], Awaitable[int]], *, defer: bool = Fal
     With ``defer``, the first Ctrl-C or SIGTERM only takes note (``body`` runs
     to its end and its exit code stands); the second cancels it.
     """
+    import asyncio
 
     async def main() -> int:
         task = asyncio.current_task()
@@ -156,5 +164,7 @@ def sigterm_interrupts() -> Iterator[None]:
 @contextlib.asynccontextmanager
 async def open_runtime(config: str, interrupts: Interrupts) -> AsyncIterator[NexoraConnect]:
     """``NexoraConnect.from_config(config)``, watched so that a signal wipes its conversations."""
+    from sdk._runtime import NexoraConnect
+
     async with NexoraConnect.from_config(config, **runtime_options()) as runtime:
         yield interrupts.watch(runtime)

@@ -1,64 +1,19 @@
-"""``nexora-connect new-connector``: render a connector package from the template."""
+"""``nexora-connect new-connector``: render a connector package from the template.
+
+Its help and options are declared in :mod:`sdk._cli._tree.scaffold`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import shlex
 from pathlib import Path
-from typing import Any
 
-from sdk._cli._base import EXIT_USAGE, CliError, CommandDoc, add_command
+from sdk._cli._base import EXIT_USAGE, CliError
 from sdk._cli._output import Output
-from sdk._connector import Category
 from sdk._errors import ConfigurationError, UsageError
 
-__all__ = ["register"]
-
-CATEGORIES = tuple(category.value for category in Category)
-
-NEW_CONNECTOR = CommandDoc(
-    path=("new-connector",),
-    summary="scaffold a new connector package from the template",
-    description=(
-        "Render an installable connector package for a vendor: the connector module with every "
-        "standard operation of its category to fill in, the entry-point registration, fixtures, and "
-        "tests that run the connector test kit. Rendered as-is, its tests pass. Every 'TODO(author)' in "
-        "it marks vendor-specific work.\n\n"
-        "NAME becomes the Python package suffix and the name tenants put in their configuration: "
-        "lower-case letters, digits and single underscores, starting with a letter. The destination "
-        "must be missing or empty; nothing is ever overwritten.\n\n"
-        "Needs copier: pip install 'nexora-connect[scaffold]'."
-    ),
-    examples=(
-        ("nexora-connect new-connector acme_crm --category crm", "render into ./acme_crm"),
-        (
-            "nexora-connect new-connector acme_desk --category ticketing --dest ~/src/acme-desk "
-            "--display-name 'Acme Desk'",
-            "choose the folder and the name operators see",
-        ),
-    ),
-    exit_codes={
-        0: None,
-        1: "the destination is not empty, copier is missing, or writing failed",
-        2: "usage error, or a NAME or display name that cannot be used",
-        130: None,
-    },
-)
-
-
-def register(commands: Any) -> None:
-    parser = add_command(commands, NEW_CONNECTOR, run)
-    parser.add_argument("name", metavar="NAME", help="the connector's registry name, e.g. acme_crm")
-    parser.add_argument(
-        "--category", required=True, choices=CATEGORIES, help="which standard operations it implements"
-    )
-    parser.add_argument("--dest", metavar="DIR", help="where to render it (default: ./NAME)")
-    parser.add_argument(
-        "--display-name",
-        metavar="TEXT",
-        help="the vendor's product name as operators see it (default: from NAME)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+__all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,8 +24,14 @@ def run(args: argparse.Namespace) -> int:
     destination = Path(args.dest) if args.dest else Path.cwd() / args.name
     try:
         with output.progress(f"rendering connector {args.name} ({args.category})"):
+            spec = None
+            if args.spec is not None:
+                found = Path(args.spec).expanduser().resolve()
+                if not found.is_file():
+                    raise UsageError(f"--spec: {found} is not a file; give the vendor's OpenAPI document")
+                spec = str(found)
             path = render_connector(
-                args.name, args.category, destination, vendor_display_name=args.display_name
+                args.name, args.category, destination, vendor_display_name=args.display_name, spec_path=spec
             )
     except ConfigurationError as exc:
         # A bad name or display name is a bad argument to this command, not a broken configuration.

@@ -1,8 +1,9 @@
 """Sandbox vendor APIs served over real loopback HTTP, for the demo and its tests.
 
 A :class:`SandboxServer` is one vendor's API on ``127.0.0.1`` (a free port),
-answering only the paths the shipped connector calls, with bodies shaped like
-the vendor's documented ones. It accepts only the keys it is told are current
+answering only the paths the shipped connector calls (its routes:
+:mod:`sdk.demo._routes`), with bodies shaped like the vendor's documented
+ones. It accepts only the keys it is told are current
 (:meth:`~SandboxServer.accept_keys`, :meth:`~SandboxServer.revoke`) and answers
 401 to anything else, and it records every request it receives so that a demo
 can prove what did, and what did not, reach the vendor.
@@ -25,19 +26,18 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import re
 import socket
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from sdk._errors import UsageError
+from sdk.demo._routes import JsonResponse, Route, SandboxRequest
 
 __all__ = ["JsonResponse", "RecordedRequest", "Route", "SandboxRequest", "SandboxServer"]
 
@@ -57,52 +57,6 @@ class RecordedRequest:
     status: int
     authorised: bool
     body: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxRequest:
-    """What a route handler gets: the path parameters, the query and the decoded body."""
-
-    method: str
-    path: str
-    params: Mapping[str, str]
-    query: Mapping[str, list[str]]
-    body: Any
-    headers: Mapping[str, str] = field(default_factory=dict)
-    """Request headers with lower-case names, ``Authorization`` left out."""
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        """Return the first value of query parameter ``name``."""
-        values = self.query.get(name)
-        return values[0] if values else default
-
-    def args(self, name: str) -> list[str]:
-        """Return every value of query parameter ``name`` (``name`` and ``name[]`` alike)."""
-        return list(self.query.get(name, [])) + list(self.query.get(f"{name}[]", []))
-
-
-@dataclass(frozen=True, slots=True)
-class JsonResponse:
-    status: int
-    body: Any
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[[SandboxRequest], JsonResponse]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One method and path pattern (a regular expression with named groups) the sandbox serves."""
-
-    method: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    write: bool = False
-
-    @classmethod
-    def of(cls, method: str, pattern: str, handler: Handler, *, write: bool = False) -> Route:
-        return cls(method, re.compile(pattern), handler, write)
 
 
 class _Server(ThreadingHTTPServer):

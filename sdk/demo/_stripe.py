@@ -6,7 +6,8 @@ Served: ``GET /v1/customers/search`` (``field:'value'`` clauses joined with
 newest first), ``GET /v1/subscriptions`` (``customer``, ``status``) and ``POST
 /v1/invoices/{id}/send`` (the one write; ``Idempotency-Key`` replays the first
 answer). Keys are secret keys sent as ``Authorization: Bearer`` or as the HTTP
-Basic user name.
+Basic user name. The records it starts with are in :mod:`sdk.demo._stripe_data`;
+this module serves them.
 """
 
 from __future__ import annotations
@@ -20,15 +21,12 @@ from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import Any, ClassVar
 
-from sdk.demo._dataset import CALLER, Clock
-from sdk.demo._sandbox import JsonResponse, Route, SandboxRequest, SandboxServer
+from sdk.demo._dataset import Clock
+from sdk.demo._routes import JsonResponse, Route, SandboxRequest
+from sdk.demo._sandbox import SandboxServer
+from sdk.demo._stripe_data import seed_customers, seed_invoices, seed_subscriptions
 
 __all__ = ["StripeSandbox"]
-
-CUSTOMER_ID = "cus_DemoAroha0001"
-OVERDUE_INVOICE_ID = "in_DemoOverdue0042"
-PAID_INVOICE_ID = "in_DemoPaid000041"
-SUBSCRIPTION_ID = "sub_DemoFibre0001"
 
 _CLAUSE = re.compile(r"\s*([a-z_]+(?:\[[^\]]*\])?)\s*:\s*'((?:[^'\\]|\\.)*)'\s*")
 _INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
@@ -56,153 +54,14 @@ class StripeSandbox(SandboxServer):
         self._clock = clock or Clock()
         self._data_lock = threading.Lock()
         self._replays: dict[str, JsonResponse] = {}
-        self.customers: dict[str, dict[str, Any]] = {}
-        self.invoices: dict[str, dict[str, Any]] = {}
-        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = seed_customers(self._clock)
+        self.invoices: dict[str, dict[str, Any]] = seed_invoices(self._clock)
+        self.subscriptions: dict[str, dict[str, Any]] = seed_subscriptions(self._clock)
         self.sent_invoices: list[str] = []
-        self._seed()
         super().__init__()
 
     def new_request_id(self) -> str:
         return "req_" + uuid.uuid4().hex[:14]
-
-    # --- data ------------------------------------------------------------------------
-
-    def _invoice(
-        self, invoice_id: str, number: str, *, status: str, total: int, paid: int, created: float, due: float
-    ) -> dict[str, Any]:
-        return {
-            "id": invoice_id,
-            "object": "invoice",
-            "account_country": "NZ",
-            "account_name": "Demo ISP Ltd",
-            "amount_due": total,
-            "amount_paid": paid,
-            "amount_remaining": total - paid,
-            "attempt_count": 0,
-            "attempted": status != "draft",
-            "auto_advance": status == "open",
-            "billing_reason": "subscription_cycle",
-            "collection_method": "send_invoice",
-            "created": self._clock.epoch(created),
-            "currency": "nzd",
-            "customer": CUSTOMER_ID,
-            "customer_email": CALLER.email,
-            "customer_name": CALLER.name,
-            "customer_phone": None,
-            "description": None,
-            "due_date": self._clock.epoch(due),
-            "hosted_invoice_url": f"https://invoice.stripe.test/i/{invoice_id}",
-            "lines": {
-                "object": "list",
-                "data": [],
-                "has_more": False,
-                "total_count": 0,
-                "url": f"/v1/invoices/{invoice_id}/lines",
-            },
-            "livemode": False,
-            "metadata": {},
-            "number": number,
-            "paid": status == "paid",
-            "period_end": self._clock.epoch(created),
-            "period_start": self._clock.epoch(created - 30),
-            "status": status,
-            "status_transitions": {
-                "finalized_at": self._clock.epoch(created),
-                "marked_uncollectible_at": None,
-                "paid_at": self._clock.epoch(created + 2) if status == "paid" else None,
-                "voided_at": None,
-            },
-            "subscription": SUBSCRIPTION_ID,
-            "subtotal": total,
-            "total": total,
-            "webhooks_delivered_at": self._clock.epoch(created),
-        }
-
-    def _seed(self) -> None:
-        self.customers = {
-            CUSTOMER_ID: {
-                "id": CUSTOMER_ID,
-                "object": "customer",
-                "address": None,
-                "balance": 2500,
-                "created": self._clock.epoch(-600),
-                "currency": "nzd",
-                "default_source": None,
-                "delinquent": True,
-                "description": None,
-                "discount": None,
-                "email": CALLER.email,
-                "invoice_prefix": "KPL",
-                "invoice_settings": {
-                    "custom_fields": None,
-                    "default_payment_method": None,
-                    "footer": None,
-                    "rendering_options": None,
-                },
-                "livemode": False,
-                "metadata": {},
-                "name": CALLER.name,
-                "next_invoice_sequence": 43,
-                "phone": CALLER.phone_national,
-                "preferred_locales": ["en-NZ"],
-                "shipping": None,
-                "tax_exempt": "none",
-                "test_clock": None,
-            }
-        }
-        overdue = self._invoice(
-            OVERDUE_INVOICE_ID, "KPL-0042", status="open", total=12900, paid=0, created=-19, due=-5
-        )
-        paid = self._invoice(
-            PAID_INVOICE_ID, "KPL-0041", status="paid", total=8900, paid=8900, created=-49, due=-35
-        )
-        self.invoices = {OVERDUE_INVOICE_ID: overdue, PAID_INVOICE_ID: paid}
-        price = {
-            "id": "price_DemoFibre300",
-            "object": "price",
-            "active": True,
-            "billing_scheme": "per_unit",
-            "currency": "nzd",
-            "nickname": "Business Fibre 300",
-            "product": "prod_DemoFibre300",
-            "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
-            "type": "recurring",
-            "unit_amount": 8900,
-            "unit_amount_decimal": "8900",
-        }
-        self.subscriptions = {
-            SUBSCRIPTION_ID: {
-                "id": SUBSCRIPTION_ID,
-                "object": "subscription",
-                "cancel_at_period_end": False,
-                "collection_method": "send_invoice",
-                "created": self._clock.epoch(-600),
-                "currency": "nzd",
-                "current_period_end": self._clock.epoch(11),
-                "current_period_start": self._clock.epoch(-19),
-                "customer": CUSTOMER_ID,
-                "days_until_due": 14,
-                "items": {
-                    "object": "list",
-                    "data": [
-                        {
-                            "id": "si_DemoFibre0001",
-                            "object": "subscription_item",
-                            "price": price,
-                            "quantity": 1,
-                            "subscription": SUBSCRIPTION_ID,
-                        }
-                    ],
-                    "has_more": False,
-                    "total_count": 1,
-                    "url": f"/v1/subscription_items?subscription={SUBSCRIPTION_ID}",
-                },
-                "livemode": False,
-                "metadata": {},
-                "status": "active",
-            }
-        }
 
     # --- Stripe's shapes -------------------------------------------------------------
 

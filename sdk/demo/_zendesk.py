@@ -6,7 +6,8 @@ style conditions, sorted), ``GET /api/v2/tickets/{id}``,
 ``GET /api/v2/tickets/{id}/comments`` (cursor pages, ``sort``), ``PUT
 /api/v2/tickets/{id}`` (adds a comment), ``POST /api/v2/tickets`` and
 ``GET /api/v2/users/me``. Keys are API tokens sent over HTTP Basic as
-``{agent email}/token:{token}``.
+``{agent email}/token:{token}``. The records it starts with, and their shapes,
+are in :mod:`sdk.demo._zendesk_data`; this module serves them.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from collections.abc import Mapping
 from email.message import Message
 from typing import Any, ClassVar
 
-from sdk.demo._dataset import CALLER, SENSITIVE_COMMENT, Clock
-from sdk.demo._sandbox import JsonResponse, Route, SandboxRequest, SandboxServer
+from sdk.demo._dataset import Clock
+from sdk.demo._routes import JsonResponse, Route, SandboxRequest
+from sdk.demo._sandbox import SandboxServer
+from sdk.demo._zendesk_data import (
+    AGENT_ID,
+    make_comment,
+    make_ticket,
+    seed_comments,
+    seed_tickets,
+    seed_users,
+)
 
 __all__ = ["ZendeskSandbox"]
-
-AGENT_ID = 900001
-REQUESTER_ID = 39001
-ORGANIZATION_ID = 360100
-OPEN_TICKET_ID = "4102"
 
 _STATUS_ORDER = ("new", "open", "pending", "hold", "solved", "closed")
 _MAX_PAGE = 100
@@ -51,112 +56,10 @@ class ZendeskSandbox(SandboxServer):
         self._data_lock = threading.Lock()
         self._ticket_ids = itertools.count(4200)
         self._event_ids = itertools.count(77000)
-        self.users: dict[int, dict[str, Any]] = {}
-        self.tickets: dict[int, dict[str, Any]] = {}
-        self.comments: dict[int, list[dict[str, Any]]] = {}
-        self._seed()
+        self.users: dict[int, dict[str, Any]] = seed_users(self._clock, agent_email)
+        self.tickets: dict[int, dict[str, Any]] = seed_tickets(self._clock)
+        self.comments: dict[int, list[dict[str, Any]]] = seed_comments(self._clock, self._event_ids)
         super().__init__()
-
-    # --- data ------------------------------------------------------------------------
-
-    def _user(self, user_id: int, name: str, email: str, phone: str | None, role: str) -> dict[str, Any]:
-        return {
-            "id": user_id,
-            "name": name,
-            "email": email,
-            "phone": phone,
-            "role": role,
-            "organization_id": ORGANIZATION_ID if role == "end-user" else None,
-            "active": True,
-            "verified": True,
-            "locale": "en-NZ",
-            "time_zone": "Auckland",
-            "created_at": self._clock.iso(-800),
-            "updated_at": self._clock.iso(-20),
-        }
-
-    def _ticket(
-        self, ticket_id: int, subject: str, status: str, priority: str, created: float, kind: str
-    ) -> dict[str, Any]:
-        return {
-            "id": ticket_id,
-            "external_id": None,
-            "type": kind,
-            "subject": subject,
-            "raw_subject": subject,
-            "description": "",
-            "priority": priority,
-            "status": status,
-            "recipient": None,
-            "requester_id": REQUESTER_ID,
-            "submitter_id": REQUESTER_ID,
-            "assignee_id": AGENT_ID,
-            "organization_id": ORGANIZATION_ID,
-            "group_id": 5100,
-            "collaborator_ids": [],
-            "follower_ids": [],
-            "email_cc_ids": [],
-            "has_incidents": False,
-            "is_public": True,
-            "due_at": None,
-            "tags": [],
-            "custom_fields": [],
-            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
-            "created_at": self._clock.iso(created),
-            "updated_at": self._clock.iso(created / 4),
-            "allow_channelback": False,
-            "allow_attachments": True,
-        }
-
-    def _comment(self, author: int, body: str, *, public: bool, days: float) -> dict[str, Any]:
-        comment_id = next(self._event_ids)
-        return {
-            "id": comment_id,
-            "type": "Comment",
-            "author_id": author,
-            "body": body,
-            "html_body": f'<div class="zd-comment"><p>{body}</p></div>',
-            "plain_body": body,
-            "public": public,
-            "attachments": [],
-            "audit_id": comment_id + 1,
-            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
-            "created_at": self._clock.iso(days),
-            "metadata": {"system": {}, "custom": {}},
-        }
-
-    def _seed(self) -> None:
-        self.users = {
-            AGENT_ID: self._user(AGENT_ID, "Nexora Voice Agent", self.agent_email, None, "agent"),
-            REQUESTER_ID: self._user(
-                REQUESTER_ID, CALLER.name, CALLER.email, CALLER.phone_international, "end-user"
-            ),
-            # Ends in the same digits: the connector's phone:* search finds it and must drop it.
-            39002: self._user(39002, "Pat Other", "pat.other@wattle.example", "+61 2 1555 0100", "end-user"),
-        }
-        first = self._ticket(4102, "Invoice KPL-0042 charged twice", "open", "high", -3, "problem")
-        first["description"] = SENSITIVE_COMMENT
-        second = self._ticket(
-            4095, "Fibre connection drops every evening", "pending", "normal", -10, "incident"
-        )
-        third = self._ticket(3987, "Static IP request", "solved", "low", -90, "question")
-        self.tickets = {4102: first, 4095: second, 3987: third}
-        self.comments = {
-            4102: [
-                self._comment(REQUESTER_ID, SENSITIVE_COMMENT, public=True, days=-3),
-                self._comment(
-                    AGENT_ID, "Thanks Aroha, we are checking this with billing.", public=True, days=-2.9
-                ),
-                self._comment(AGENT_ID, "Second charge not visible in Stripe yet.", public=False, days=-2.5),
-            ],
-            4095: [
-                self._comment(
-                    REQUESTER_ID, "The fibre drops out most evenings around 7pm.", public=True, days=-10
-                ),
-                self._comment(AGENT_ID, "Line test booked; waiting on the customer.", public=True, days=-8),
-            ],
-            3987: [self._comment(REQUESTER_ID, "Could we get a static IP address?", public=True, days=-90)],
-        }
 
     # --- Zendesk's shapes ------------------------------------------------------------
 
@@ -313,7 +216,14 @@ class ZendeskSandbox(SandboxServer):
                 text = comment.get("body")
                 if not isinstance(text, str) or not text.strip():
                     return self._invalid("comment body is required")
-                added = self._comment(AGENT_ID, text, public=comment.get("public", True) is not False, days=0)
+                added = make_comment(
+                    self._clock,
+                    next(self._event_ids),
+                    AGENT_ID,
+                    text,
+                    public=comment.get("public", True) is not False,
+                    days=0,
+                )
                 self.comments.setdefault(ticket_id, []).append(added)
                 events.append({k: v for k, v in added.items() if k not in ("via", "metadata", "created_at")})
             if isinstance(change.get("status"), str) and change["status"] in _STATUS_ORDER:
@@ -350,14 +260,16 @@ class ZendeskSandbox(SandboxServer):
             if requester_id not in self.users:
                 return self._invalid("requester is invalid")
             ticket_id = next(self._ticket_ids)
-            ticket = self._ticket(
-                ticket_id, str(spec.get("subject") or text[:60]), "new", "normal", 0, "question"
+            ticket = make_ticket(
+                self._clock, ticket_id, str(spec.get("subject") or text[:60]), "new", "normal", 0, "question"
             )
             ticket["description"] = text
             ticket["requester_id"] = requester_id
             ticket["submitter_id"] = AGENT_ID
             self.tickets[ticket_id] = ticket
-            self.comments[ticket_id] = [self._comment(requester_id, text, public=True, days=0)]
+            self.comments[ticket_id] = [
+                make_comment(self._clock, next(self._event_ids), requester_id, text, public=True, days=0)
+            ]
             rendered = self._render_ticket(ticket)
         return JsonResponse(201, {"ticket": rendered})
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import sdk
+import sdk.authoring
 import sdk.demo
 from sdk import ConfigurationError
 from sdk._cli import EXIT_CODES, _connectors, _output, build_parser
@@ -71,7 +72,7 @@ def test_connectors_list_uses_rich_at_a_terminal(
 def test_a_broken_connector_is_reported_and_fails_the_listing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    registry = sdk.ConnectorRegistry()
+    registry = sdk.authoring.ConnectorRegistry()
     registry._entry_points["broken"] = EntryPoint(
         "broken", "acme_connector:AcmeConnector", "nexora_connect.connectors"
     )

@@ -89,3 +89,27 @@ def test_without_copier_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "copier", None)
     assert main(["new-connector", "acme_crm", "--category", "crm", "--dest", str(tmp_path / "x")]) == 1
     assert "nexora-connect[scaffold]" in capsys.readouterr().err
+
+
+def test_spec_adds_a_contract_test_that_points_at_the_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = Path(__file__).resolve().parents[1] / "templates" / "fixtures" / "placeholder-crm-openapi.yaml"
+    out = tmp_path / "out"
+    assert (
+        main(["new-connector", "acme_crm", "--category", "crm", "--dest", str(out), "--spec", str(spec)]) == 0
+    )
+    (contract,) = out.rglob("test_acme_crm_contract.py")
+    assert str(spec) in contract.read_text()
+
+
+def test_a_spec_that_is_not_a_file_is_refused_before_rendering(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(
+        ["new-connector", "acme_crm", "--category", "crm", "--dest", str(out), "--spec", "no/such.yaml"]
+    )
+    assert code == 1
+    assert "--spec" in capsys.readouterr().err
+    assert not out.exists()

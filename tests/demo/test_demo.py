@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import sdk.demo._scenario as scenario
+import sdk.demo._scene as scene
 from sdk import NexoraConnect
 from sdk.demo import run_demo
 from sdk.demo._dataset import CARD_LIKE, IRD_LIKE
@@ -49,7 +50,7 @@ class DemoRun:
 
 def _record_secrets(patch: pytest.MonkeyPatch, secrets: list[str]) -> None:
     """Capture every secret the demo makes: vendor keys, the root token, the tenant's Vault token."""
-    new_key, create_token = scenario._new_key, scenario._create_tenant_token
+    new_key, create_token = scene.new_key, scene.create_tenant_token
 
     def recording_new_key(prefix: str) -> str:
         secrets.append(new_key(prefix))
@@ -65,8 +66,9 @@ def _record_secrets(patch: pytest.MonkeyPatch, secrets: list[str]) -> None:
             secrets.append(self.root_token)
             return self
 
-    patch.setattr(scenario, "_new_key", recording_new_key)
-    patch.setattr(scenario, "_create_tenant_token", recording_create_token)
+    patch.setattr(scene, "new_key", recording_new_key)
+    patch.setattr(scenario, "new_key", recording_new_key)
+    patch.setattr(scene, "create_tenant_token", recording_create_token)
     patch.setattr(scenario, "OpenBaoDevServer", RecordingServer)
 
 

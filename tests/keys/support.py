@@ -15,8 +15,9 @@ import httpx
 import respx
 
 from connectors.crm.hubspot import HubSpotConnector
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig
+from sdk import MemoryAuditSink, NexoraConfig
 from sdk._keys import TenantKeys
+from sdk.authoring import ConnectorRegistry
 from tests.connectors.hubspot_cases import BASE, fixture
 from vault import VaultSettings, tenant_policy_hcl
 

@@ -77,11 +77,6 @@ def settings(openbao: OpenBaoDevServer) -> VaultSettings:
 
 
 @pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
-
-
-@pytest.fixture
 def vendor() -> KeyCheckingHubSpot:
     return KeyCheckingHubSpot()
 
