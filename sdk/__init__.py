@@ -1,116 +1,117 @@
 """Nexora Connect: let voice AI agents read a caller's context safely.
 
-Everything a connector author or a voice agent needs is importable from here;
-the modules behind it are private. Connector modules are not imported until a
-configuration uses them.
+``sdk`` is the voice agent's door: the runtime, conversations, the caller's
+context, what a language model may see, tools, the shared models and the one
+exception hierarchy. Connector authors import from :mod:`sdk.authoring` (with
+:mod:`sdk.parsing` and :mod:`sdk.querylang`), operators from :mod:`sdk.admin`.
+
+Names load on first use (PEP 562): ``import sdk`` imports no connector, no
+HTTP stack and no Vault client, so the CLI and a cold-started worker start
+fast. Authoring and operator names that used to live here still resolve, with
+a ``DeprecationWarning`` naming their new home.
 """
 
-from sdk._audit import (
-    AuditDecision,
-    AuditRecord,
-    AuditSink,
-    JsonLinesAuditSink,
-    MemoryAuditSink,
-    NullAuditSink,
-)
-from sdk._categories import BillingConnector, CRMConnector, TicketingConnector
-from sdk._config import AuditConfig, IntegrationConfig, NexoraConfig, TenantConfig, load_config
-from sdk._connector import Category, Connector, NoSettings, normalise_phone
-from sdk._conversation import Conversation
-from sdk._customer_context import CustomerContext, SourceRecords, SourceResult, SourceStatus, StepResult
-from sdk._endpoints import Endpoint, graphql_query_only
-from sdk._errors import (
-    AccessDeniedError,
-    ConfigurationError,
-    ConversationClosedError,
-    CredentialError,
-    CredentialNotFoundError,
-    DeadlineExceededError,
-    InvalidArgumentsError,
-    InvalidIdentifierError,
-    MalformedCredentialError,
-    NexoraError,
-    ReauthorizationRequiredError,
-    ResidencyError,
-    ScopeDeniedError,
-    UnknownConnectorError,
-    UnknownIntegrationError,
-    UnknownOperationError,
-    UnknownTenantError,
-    UsageError,
-    VaultAuthError,
-    VaultConflictError,
-    VaultError,
-    VaultPermissionError,
-    VaultSealedError,
-    VaultTimeoutError,
-    VaultUnavailableError,
-    VendorAuthError,
-    VendorConflictError,
-    VendorConnectionError,
-    VendorError,
-    VendorNotFoundError,
-    VendorPayloadError,
-    VendorRateLimitError,
-    VendorServerError,
-    VendorTimeoutError,
-    error_kind,
-)
-from sdk._http import VendorHttp
-from sdk._keys import (
-    KeyAction,
-    KeyOutcome,
-    KeyReport,
-    KeyStep,
-    KeyVersion,
-    KeyVersions,
-    TenantKeys,
-    build_credential,
-    credential_from_json,
-    read_secret_from,
-)
-from sdk._llm_view import LLMPolicy, llm_text, llm_view
-from sdk._models import (
-    Account,
-    BillingCustomer,
-    Contact,
-    Invoice,
-    InvoiceStatus,
-    Money,
-    Note,
-    Requester,
-    Sensitive,
-    SharedModel,
-    Subscription,
-    SubscriptionStatus,
-    Ticket,
-    TicketComment,
-    TicketPriority,
-    TicketStatus,
-    coerce_enum,
-    sensitivity_of,
-)
-from sdk._operations import OperationSpec, endpoints, operation
-from sdk._pagination import paginate
-from sdk._redaction import (
-    Finding,
-    IdentifierType,
-    RedactionAction,
-    RedactionPolicy,
-    find_identifiers,
-    mask,
-    redact,
-)
-from sdk._registry import ConnectorInfo, ConnectorRegistry, default_registry
-from sdk._retry import RetryPolicy, parse_retry_after
-from sdk._runtime import NexoraConnect
-from sdk._scopes import Access, Grant, Scope
-from sdk._tools import ToolFormat, ToolResult
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sdk._audit import (
+        AuditDecision,
+        AuditRecord,
+        AuditSink,
+        JsonLinesAuditSink,
+        MemoryAuditSink,
+        NullAuditSink,
+    )
+    from sdk._audit_otel import OtelLogAuditSink
+    from sdk._call import (
+        Conversation,
+        CustomerContext,
+        LLMPolicy,
+        SourceRecords,
+        SourceResult,
+        SourceStatus,
+        StepResult,
+        ToolFormat,
+        ToolResult,
+        llm_text,
+        llm_view,
+    )
+    from sdk._config import AuditConfig, IntegrationConfig, NexoraConfig, TenantConfig, load_config
+    from sdk._errors import (
+        AccessDeniedError,
+        ConfigurationError,
+        ConversationClosedError,
+        CredentialError,
+        CredentialNotFoundError,
+        DeadlineExceededError,
+        InvalidArgumentsError,
+        InvalidIdentifierError,
+        MalformedCredentialError,
+        NexoraError,
+        ReauthorizationRequiredError,
+        ResidencyError,
+        ScopeDeniedError,
+        UnknownConnectorError,
+        UnknownIntegrationError,
+        UnknownOperationError,
+        UnknownTenantError,
+        UsageError,
+        VaultAuthError,
+        VaultConflictError,
+        VaultError,
+        VaultPermissionError,
+        VaultSealedError,
+        VaultTimeoutError,
+        VaultUnavailableError,
+        VendorAuthError,
+        VendorConflictError,
+        VendorConnectionError,
+        VendorError,
+        VendorNotFoundError,
+        VendorPayloadError,
+        VendorRateLimitError,
+        VendorServerError,
+        VendorTimeoutError,
+        error_kind,
+    )
+    from sdk._models import (
+        Account,
+        BillingCustomer,
+        Contact,
+        Invoice,
+        InvoiceStatus,
+        Money,
+        Note,
+        Requester,
+        Sensitive,
+        SharedModel,
+        Subscription,
+        SubscriptionStatus,
+        Ticket,
+        TicketComment,
+        TicketPriority,
+        TicketStatus,
+        sensitivity_of,
+    )
+    from sdk._redaction import (
+        Finding,
+        IdentifierType,
+        RedactionAction,
+        RedactionPolicy,
+        find_identifiers,
+        mask,
+        redact,
+    )
+    from sdk._runtime import NexoraConnect
+    from sdk._scopes import Access, Grant, Scope
 
 __version__ = "0.1.0"
 
 __all__ = [
-    # runtime
     "NexoraConnect",
     "Conversation",
     "NexoraConfig",
@@ -118,7 +119,6 @@ __all__ = [
     "IntegrationConfig",
     "AuditConfig",
     "load_config",
-    # the caller's context, the language-model boundary and tools
     "CustomerContext",
     "SourceResult",
     "SourceStatus",
@@ -136,46 +136,12 @@ __all__ = [
     "RedactionPolicy",
     "ToolResult",
     "ToolFormat",
-    # key management
-    "TenantKeys",
-    "KeyReport",
-    "KeyStep",
-    "KeyAction",
-    "KeyOutcome",
-    "KeyVersion",
-    "KeyVersions",
-    "read_secret_from",
-    "build_credential",
-    "credential_from_json",
-    # connector authoring
-    "Connector",
-    "CRMConnector",
-    "TicketingConnector",
-    "BillingConnector",
-    "Category",
-    "NoSettings",
-    "operation",
-    "endpoints",
-    "Endpoint",
-    "graphql_query_only",
-    "OperationSpec",
-    "VendorHttp",
-    "RetryPolicy",
-    "parse_retry_after",
-    "paginate",
-    "normalise_phone",
-    "ConnectorRegistry",
-    "ConnectorInfo",
-    "default_registry",
-    # scopes
     "Scope",
     "Access",
     "Grant",
-    # models
     "SharedModel",
     "Sensitive",
     "sensitivity_of",
-    "coerce_enum",
     "Contact",
     "Account",
     "Note",
@@ -190,14 +156,13 @@ __all__ = [
     "InvoiceStatus",
     "Subscription",
     "SubscriptionStatus",
-    # audit
     "AuditRecord",
     "AuditDecision",
     "AuditSink",
     "JsonLinesAuditSink",
     "MemoryAuditSink",
     "NullAuditSink",
-    # errors
+    "OtelLogAuditSink",
     "NexoraError",
     "ConfigurationError",
     "UnknownTenantError",
@@ -234,3 +199,148 @@ __all__ = [
     "DeadlineExceededError",
     "error_kind",
 ]
+
+_HOMES: dict[str, str] = {
+    "NexoraConnect": "sdk._runtime",
+    "Conversation": "sdk._call",
+    "NexoraConfig": "sdk._config",
+    "TenantConfig": "sdk._config",
+    "IntegrationConfig": "sdk._config",
+    "AuditConfig": "sdk._config",
+    "load_config": "sdk._config",
+    "CustomerContext": "sdk._call",
+    "SourceResult": "sdk._call",
+    "SourceStatus": "sdk._call",
+    "SourceRecords": "sdk._call",
+    "StepResult": "sdk._call",
+    "LLMPolicy": "sdk._call",
+    "llm_view": "sdk._call",
+    "llm_text": "sdk._call",
+    "redact": "sdk._redaction",
+    "mask": "sdk._redaction",
+    "find_identifiers": "sdk._redaction",
+    "Finding": "sdk._redaction",
+    "IdentifierType": "sdk._redaction",
+    "RedactionAction": "sdk._redaction",
+    "RedactionPolicy": "sdk._redaction",
+    "ToolResult": "sdk._call",
+    "ToolFormat": "sdk._call",
+    "Scope": "sdk._scopes",
+    "Access": "sdk._scopes",
+    "Grant": "sdk._scopes",
+    "SharedModel": "sdk._models",
+    "Sensitive": "sdk._models",
+    "sensitivity_of": "sdk._models",
+    "Contact": "sdk._models",
+    "Account": "sdk._models",
+    "Note": "sdk._models",
+    "Requester": "sdk._models",
+    "Ticket": "sdk._models",
+    "TicketComment": "sdk._models",
+    "TicketStatus": "sdk._models",
+    "TicketPriority": "sdk._models",
+    "BillingCustomer": "sdk._models",
+    "Money": "sdk._models",
+    "Invoice": "sdk._models",
+    "InvoiceStatus": "sdk._models",
+    "Subscription": "sdk._models",
+    "SubscriptionStatus": "sdk._models",
+    "AuditRecord": "sdk._audit",
+    "AuditDecision": "sdk._audit",
+    "AuditSink": "sdk._audit",
+    "JsonLinesAuditSink": "sdk._audit",
+    "MemoryAuditSink": "sdk._audit",
+    "NullAuditSink": "sdk._audit",
+    "OtelLogAuditSink": "sdk._audit_otel",
+    "NexoraError": "sdk._errors",
+    "ConfigurationError": "sdk._errors",
+    "UnknownTenantError": "sdk._errors",
+    "UnknownIntegrationError": "sdk._errors",
+    "UnknownOperationError": "sdk._errors",
+    "UnknownConnectorError": "sdk._errors",
+    "InvalidIdentifierError": "sdk._errors",
+    "UsageError": "sdk._errors",
+    "ConversationClosedError": "sdk._errors",
+    "InvalidArgumentsError": "sdk._errors",
+    "AccessDeniedError": "sdk._errors",
+    "ScopeDeniedError": "sdk._errors",
+    "ResidencyError": "sdk._errors",
+    "CredentialError": "sdk._errors",
+    "CredentialNotFoundError": "sdk._errors",
+    "MalformedCredentialError": "sdk._errors",
+    "ReauthorizationRequiredError": "sdk._errors",
+    "VaultError": "sdk._errors",
+    "VaultUnavailableError": "sdk._errors",
+    "VaultSealedError": "sdk._errors",
+    "VaultTimeoutError": "sdk._errors",
+    "VaultPermissionError": "sdk._errors",
+    "VaultAuthError": "sdk._errors",
+    "VaultConflictError": "sdk._errors",
+    "VendorError": "sdk._errors",
+    "VendorAuthError": "sdk._errors",
+    "VendorNotFoundError": "sdk._errors",
+    "VendorConflictError": "sdk._errors",
+    "VendorRateLimitError": "sdk._errors",
+    "VendorServerError": "sdk._errors",
+    "VendorTimeoutError": "sdk._errors",
+    "VendorConnectionError": "sdk._errors",
+    "VendorPayloadError": "sdk._errors",
+    "DeadlineExceededError": "sdk._errors",
+    "error_kind": "sdk._errors",
+}
+"""Where each public name is defined; imported the first time the name is used."""
+
+_MOVED: dict[str, str] = {
+    "Connector": "sdk.authoring",
+    "CRMConnector": "sdk.authoring",
+    "TicketingConnector": "sdk.authoring",
+    "BillingConnector": "sdk.authoring",
+    "Category": "sdk.authoring",
+    "NoSettings": "sdk.authoring",
+    "operation": "sdk.authoring",
+    "endpoints": "sdk.authoring",
+    "Endpoint": "sdk.authoring",
+    "graphql_query_only": "sdk.authoring",
+    "OperationSpec": "sdk.authoring",
+    "VendorHttp": "sdk.authoring",
+    "RetryPolicy": "sdk.authoring",
+    "parse_retry_after": "sdk.authoring",
+    "paginate": "sdk.authoring",
+    "normalise_phone": "sdk.authoring",
+    "ConnectorRegistry": "sdk.authoring",
+    "ConnectorInfo": "sdk.authoring",
+    "default_registry": "sdk.authoring",
+    "coerce_enum": "sdk.authoring",
+    "TenantKeys": "sdk.admin",
+    "KeyReport": "sdk.admin",
+    "KeyStep": "sdk.admin",
+    "KeyAction": "sdk.admin",
+    "KeyOutcome": "sdk.admin",
+    "KeyVersion": "sdk.admin",
+    "KeyVersions": "sdk.admin",
+    "read_secret_from": "sdk.admin",
+    "build_credential": "sdk.admin",
+    "credential_from_json": "sdk.admin",
+}
+"""Names that moved to the module their users look in; still served here, with a warning."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOMES.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later look-ups are plain attribute reads
+        return value
+    new_home = _MOVED.get(name)
+    if new_home is not None:
+        warnings.warn(
+            f"sdk.{name} has moved to {new_home}.{name}; import it from {new_home}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(new_home), name)
+    raise AttributeError(f"module 'sdk' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,8 +2,9 @@
 
 A record has only closed-vocabulary fields: ids that the configuration
 defines, the operation and scope names, the decision, the outcome (an error
-class name, never its message), the HTTP status, the latency and the Vault
-version of the credential used. There is no free-text field, so there is no
+class name, never its message), the HTTP status, the latency, the Vault
+version of the credential used, and what a tolerant read left out (a count,
+field paths written in the connector's code, a truncation flag). There is no free-text field, so there is no
 place for customer data or a secret to land.
 
 The file sink keeps each record in its tenant's region (S8), one file per UTC
@@ -58,12 +59,16 @@ class AuditRecord(BaseModel):
     decision: AuditDecision
     outcome: str = Field(
         description=(
-            "'ok', 'cached', 'cancelled', or the name of the error's nearest public class "
+            "'ok', 'cached', 'shared' (the result of an identical read in flight in the same "
+            "conversation), 'cancelled', or the name of the error's nearest public class "
             "(an SDK error, or a connector bug's exception class); never a message."
         )
     )
     http_status: int | None = None
     latency_ms: float
+    records_skipped: int = 0  # records a list or search left out as unreadable (the rest were returned)
+    skipped_fields: tuple[str, ...] = ()  # field paths not read (customer.currency), never values
+    truncated: bool = False  # fewer records than the vendor holds: a page walk stopped at a loop
     credential_version: int | None = None
     conversation_id: str | None = None
     region: str | None = None

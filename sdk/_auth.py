@@ -23,14 +23,16 @@ guard (S1) sees and checks the request as it will really be sent.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from pydantic import SecretStr
 
-from sdk._context import current_call
-from sdk._errors import DeadlineExceededError, MalformedCredentialError, UsageError
+from sdk import _metrics
+from sdk._errors import DeadlineExceededError, MalformedCredentialError, UsageError, error_kind
+from sdk._http._running import running_call
 from vault._credentials import (
     Credential,
     CredentialLease,
@@ -38,7 +40,10 @@ from vault._credentials import (
     OAuth2JWTCredential,
     OAuth2RefreshCredential,
 )
-from vault._oauth import AccessToken, OAuthTokenSource, TokenEndpoint
+from vault._token_endpoint import AccessToken, TokenEndpoint
+
+if TYPE_CHECKING:
+    from vault._oauth import OAuthTokenSource
 
 __all__ = ["CredentialSource", "VaultCredentialAuth", "apply_bearer", "retarget"]
 
@@ -105,6 +110,9 @@ class VaultCredentialAuth(httpx.Auth):
     def tokens(self) -> OAuthTokenSource:
         """Where this auth gets OAuth access tokens (made on first use if none was given)."""
         if self._tokens is None:
+            # Imported on first use: OAuth (and its JOSE libraries) cost nothing to API-key integrations.
+            from vault._oauth import OAuthTokenSource
+
             self._tokens = OAuthTokenSource(self._source)
         return self._tokens
 
@@ -127,7 +135,20 @@ class VaultCredentialAuth(httpx.Auth):
 
     async def _authorise(self, request: httpx.Request, *, fresh: bool) -> AccessToken | None:
         """Put the credential (or its access token) on ``request``; return the access token if any."""
-        lease = await self._source.get(self._tenant, self._integration, fresh=fresh)
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            lease = await self._source.get(self._tenant, self._integration, fresh=fresh)
+        except BaseException as exc:
+            outcome = error_kind(exc)
+            raise
+        finally:
+            _metrics.record_vault_read(
+                tenant=self._tenant,
+                integration=self._integration,
+                seconds=time.monotonic() - started,
+                outcome=outcome,
+            )
         credential = lease.credential
         if not isinstance(credential, self._accepted):
             expected = ", ".join(sorted(t.model_fields["type"].default for t in self._accepted))
@@ -135,7 +156,7 @@ class VaultCredentialAuth(httpx.Auth):
                 f"integration {self._integration!r} of tenant {self._tenant!r} needs a credential of type "
                 f"{expected}, but Vault holds type {credential.type!r} at {lease.path}"
             )
-        ctx = current_call.get()
+        ctx = running_call()
         if ctx is not None:
             ctx.credential_version = lease.version
         if not isinstance(credential, OAuth2RefreshCredential | OAuth2ClientCredential | OAuth2JWTCredential):

@@ -25,11 +25,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sdk._call import LLMPolicy
 from sdk._errors import ConfigurationError, InvalidIdentifierError
 from sdk._ids import validate_id
-from sdk._llm_view import LLMPolicy
 from sdk._scopes import Grant, Scope
 from sdk._urls import insecure_url_problem
+from sdk._validation import validation_problems
 from vault._settings import VaultSettings
 
 __all__ = ["AuditConfig", "IntegrationConfig", "NexoraConfig", "TenantConfig", "load_config"]
@@ -42,9 +43,28 @@ class _Strict(BaseModel):
 
 
 class IntegrationConfig(_Strict):
-    connector: str = Field(min_length=1, max_length=64)
-    grant: Literal["read-only", "scoped-write"] = "read-only"
-    write_scopes: tuple[str, ...] = ()
+    connector: str = Field(
+        min_length=1,
+        max_length=64,
+        description=(
+            "Registry name of the connector (an installed entry point, e.g. hubspot); "
+            "`nexora-connect connectors list` shows the installed ones."
+        ),
+    )
+    grant: Literal["read-only", "scoped-write"] = Field(
+        default="read-only",
+        description=(
+            "read-only: every read operation of the connector. scoped-write: those, plus the "
+            "write operations whose scopes write_scopes names (S1)."
+        ),
+    )
+    write_scopes: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            'The write scopes a scoped-write grant allows, e.g. ["comments:write"]; must be empty '
+            "for read-only, and hold only write scopes."
+        ),
+    )
     # Declared before base_url: base_url's validator reads it.
     allow_plain_http: bool = Field(
         default=False,
@@ -61,7 +81,13 @@ class IntegrationConfig(_Strict):
             "no user name, query or fragment."
         ),
     )
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "The connector's own options (e.g. site or subdomain), checked against its Settings "
+            "class when the configuration is used; connectors list shows each connector's."
+        ),
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -102,16 +128,32 @@ class IntegrationConfig(_Strict):
 
 
 class TenantConfig(_Strict):
-    region: Region = "nz"
+    region: Region = Field(
+        default="nz",
+        description="Where the tenant's credentials, audit records and telemetry stay (S8).",
+    )
     cross_region: bool = Field(
         default=False, description="Allow this tenant's credentials or telemetry outside its region (S8)."
     )
-    phone_region: str = Field(default="NZ", pattern=r"^[A-Z]{2}$")
+    phone_region: str = Field(
+        default="NZ",
+        pattern=r"^[A-Z]{2}$",
+        description=(
+            "Country (ISO 3166 alpha-2, GB for the UK) whose national format a caller's phone "
+            "number without +CC is read in; unrelated to region."
+        ),
+    )
     vault: VaultSettings | None = Field(default=None, description="The tenant's own Vault; default: [vault].")
-    integrations: dict[str, IntegrationConfig] = Field(default_factory=dict)
+    integrations: dict[str, IntegrationConfig] = Field(
+        default_factory=dict,
+        description=(
+            "The tenant's integrations by id (e.g. crm): the name agents call them by, and the "
+            "Vault path their keys are stored under."
+        ),
+    )
     redaction: LLMPolicy = Field(
         default_factory=LLMPolicy,
-        description="What a language model may see of this tenant's data (S6); see sdk._llm_view.LLMPolicy.",
+        description="What a language model may see of this tenant's data (S6); see sdk.LLMPolicy.",
     )
 
     @field_validator("integrations")
@@ -130,11 +172,22 @@ class AuditConfig(_Strict):
     or the default region's when the tenant allows cross-region use.
     """
 
-    sink: Literal["jsonl", "memory", "none"] = "memory"
-    path: str | None = None
-    locations: dict[Region, str] = Field(default_factory=dict)
-    default_region: Region = "nz"
-    retention_days: int = Field(default=90, ge=1, le=3650)
+    sink: Literal["jsonl", "memory", "none"] = Field(
+        default="memory",
+        description="jsonl: files on disk; memory: in the process (tests, the demo); none: not recorded.",
+    )
+    path: str | None = Field(default=None, description="The jsonl sink's directory for every region.")
+    locations: dict[Region, str] = Field(
+        default_factory=dict,
+        description="The jsonl sink's directory per region, e.g. {nz = '/var/log/nexora/nz'} (S8).",
+    )
+    default_region: Region = Field(
+        default="nz",
+        description="Where records of tenants allowed cross-region use go; must have a location.",
+    )
+    retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Days a jsonl file is kept after its UTC day ends."
+    )
 
     @model_validator(mode="after")
     def _where_for_jsonl(self) -> AuditConfig:
@@ -146,18 +199,35 @@ class AuditConfig(_Strict):
 
 
 class NexoraConfig(_Strict):
-    vault: VaultSettings | None = None
-    audit: AuditConfig = AuditConfig()
+    vault: VaultSettings | None = Field(
+        default=None,
+        description="The default Vault, for every tenant without a `[tenants.<id>.vault]` of its own.",
+    )
+    audit: AuditConfig = Field(
+        default=AuditConfig(), description="Where audit records go and how long they are kept ([audit])."
+    )
     max_staleness: float = Field(
         default=0.0,
         ge=0.0,
         le=3600.0,
         description="Seconds a credential read from Vault may be reused in-process (S4). 0: read every call.",
     )
+    vault_failover_wait: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=60.0,
+        description=(
+            "Seconds a credential read keeps retrying while an HA Vault elects a new active node, "
+            "within the call's deadline. 0: fail at once when Vault is unavailable."
+        ),
+    )
     conversation_max_lifetime: float = Field(
         default=3600.0, gt=0.0, description="Seconds after which an abandoned conversation is wiped (S5)."
     )
-    tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+    tenants: dict[str, TenantConfig] = Field(
+        default_factory=dict,
+        description="Each tenant by id (`[tenants.<id>]`): region, Vault, integrations, redaction policy.",
+    )
 
     @field_validator("tenants")
     @classmethod
@@ -184,21 +254,22 @@ class NexoraConfig(_Strict):
     @classmethod
     def parse(cls, data: dict[str, Any], *, source: str = "configuration") -> NexoraConfig:
         """Validate a mapping; errors name each offending key and never echo values."""
+        problems: list[str] | None = None
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            lines = []
-            for err in exc.errors(include_input=False, include_url=False):
-                where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                msg = err["msg"]
-                if err["type"] == "insecure_url":
-                    # Name the opt-in by its full key, beside the base_url the error is about.
-                    sibling = where.rpartition(".")[0] + ".allow_plain_http"
-                    msg = msg.replace("set allow_plain_http =", f"set {sibling} =")
-                lines.append(f"  {where}: {msg}")
-            raise ConfigurationError(f"invalid {source}:\n" + "\n".join(lines)) from None
+            problems = [_name_the_opt_in(line) for line in validation_problems(exc)]
         except InvalidIdentifierError as exc:
             raise ConfigurationError(f"invalid {source}: {exc}") from None
+        # Raised outside the except block: the ValidationError quotes the values it refused.
+        raise ConfigurationError(f"invalid {source}:\n" + "\n".join(f"  {line}" for line in problems))
+
+
+def _name_the_opt_in(problem: str) -> str:
+    """Name ``allow_plain_http`` by its full key, beside the ``base_url`` an insecure-URL error is about."""
+    where, _, message = problem.partition(": ")
+    sibling = where.rpartition(".")[0] + ".allow_plain_http"
+    return f"{where}: " + message.replace("set allow_plain_http =", f"set {sibling} =")
 
 
 def load_config(path: str | Path) -> NexoraConfig:

@@ -16,8 +16,15 @@ Override points, each only when the vendor needs it:
   code (never its message, which can quote customer data).
 * ``retry_after(response)``: when the vendor signals back-off in a header
   other than ``Retry-After``.
+* ``rate_limit_state(response)``: when the vendor's rate-limit headers are not
+  the IETF ``RateLimit`` fields or ``X-RateLimit-Remaining``/``-Reset``. The
+  SDK paces the tenant's integration by it: once the vendor says the window is
+  used up, the next request waits for the reset, or fails at once with
+  ``VendorRateLimitError`` (unsent) when the reset comes after the deadline.
 * ``token_endpoint(base_url)``: the vendor's OAuth token endpoint, when the
   connector accepts OAuth credentials.
+* ``resolve_base_url(settings)`` (classmethod): when the host is not ``base_url`` filled with
+  DNS-label settings (a data-hosting region picking the API host, an OAuth gateway).
 * ``verify()``: a cheap read that proves a credential works.
 """
 
@@ -27,21 +34,31 @@ import base64
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import httpx
 import phonenumbers
 from pydantic import BaseModel, ConfigDict
 
 from sdk._auth import CredentialSource, VaultCredentialAuth
-from sdk._http import VendorHttp
+from sdk._errors import InvalidArgumentsError
+from sdk._http import (
+    RateLimitState,
+    VendorHttp,
+    parse_count,
+    parse_reset,
+    parse_seconds,
+    standard_rate_limit_state,
+)
 from sdk._operations import OperationDeclaration, OperationSpec, build_spec, declaration_of
 from sdk._retry import RetryPolicy, parse_retry_after
 from sdk._scopes import Scope
 from vault._credentials import ApiKeyCredential, BasicCredential, Credential
-from vault._oauth import TokenEndpoint
+from vault._token_endpoint import TokenEndpoint
 
 __all__ = ["Category", "Connector", "NoSettings", "normalise_phone"]
+
+_Settings = TypeVar("_Settings", bound=BaseModel)
 
 
 class Category(StrEnum):
@@ -95,7 +112,13 @@ class Connector:
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     max_response_bytes: ClassVar[int] = 4 * 1024 * 1024
     default_headers: ClassVar[Mapping[str, str]] = {}
+    lookup_by: ClassVar[frozenset[str]] = frozenset({"phone", "email"})
+    """What ``customer_context`` can find the caller by; asked by anything else, it is ``unsupported``."""
     operations: ClassVar[Mapping[str, OperationSpec]] = MappingProxyType({})
+    RateLimitState: TypeAlias = RateLimitState
+    """What ``rate_limit_state`` returns, named here so a connector's override can build and
+    annotate it (``-> CRMConnector.RateLimitState | None``) without reaching into the SDK's
+    private modules."""
     verify_spec: ClassVar[OperationSpec]
     """The read-only operation ``verify()`` runs under; ``@endpoints`` on ``verify`` declares its requests."""
 
@@ -194,12 +217,24 @@ class Connector:
         if isinstance(credential, ApiKeyCredential):
             request.headers["Authorization"] = "Bearer " + credential.api_key.get_secret_value()
         elif isinstance(credential, BasicCredential):
-            raw = f"{credential.username}:{credential.password.get_secret_value()}".encode()
-            request.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+            request.headers["Authorization"] = self.basic_authorization(
+                credential.username, credential.password.get_secret_value()
+            )
         else:
             raise NotImplementedError(
                 f"{type(self).__name__} must override authenticate() for {credential.type}"
             )
+
+    @staticmethod
+    def basic_authorization(username: str, password: str) -> str:
+        """The ``Authorization`` value for HTTP Basic (RFC 7617), for ``authenticate`` overrides.
+
+        For vendors that want something other than the stored user name and password in Basic
+        (Chargebee: the API key and an empty password; Zendesk: ``{email}/token``), so that no
+        connector hand-builds the header.
+        """
+        raw = f"{username}:{password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
 
     def token_endpoint(self, base_url: str) -> TokenEndpoint | None:
         """Return the vendor's OAuth token endpoint. Override when the connector accepts OAuth credentials.
@@ -224,6 +259,24 @@ class Connector:
         """Return how long the vendor asked us to wait after a 429."""
         return parse_retry_after(response.headers.get("retry-after"))
 
+    def rate_limit_state(self, response: httpx.Response) -> RateLimitState | None:
+        """What the response says about the vendor's rate limit; None when it says nothing.
+
+        Read from every response, 429s included. The default reads the IETF ``RateLimit`` field
+        (draft 07 and 08+ syntax), else ``RateLimit-Remaining``/``RateLimit-Reset``, else
+        ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (reset as seconds, a Unix time or an
+        ISO 8601 time). Override it for another dialect, with the ``rate_limit_*`` helpers
+        below; return None for a limit that pacing within a call cannot help (a daily quota).
+        """
+        return standard_rate_limit_state(response.headers)
+
+    rate_limit_count = staticmethod(parse_count)
+    """For ``rate_limit_state`` overrides: a header's request count (plain digits), else None."""
+    rate_limit_seconds = staticmethod(parse_seconds)
+    """For ``rate_limit_state`` overrides: a non-negative number of seconds, else None."""
+    rate_limit_reset = staticmethod(parse_reset)
+    """For ``rate_limit_state`` overrides: seconds until a reset given as seconds, Unix or ISO time."""
+
     async def verify(self) -> None:
         """Prove the current credential works with one cheap read; raise a VendorError if not.
 
@@ -237,6 +290,32 @@ class Connector:
     def phone_e164(self, number: str | None) -> str | None:
         """Normalise a phone number in the tenant's default region (None if unparseable)."""
         return None if number is None else normalise_phone(number, self.phone_region)
+
+    def caller_e164(self, phone: str) -> str:
+        """The caller's number in E.164, or an InvalidArgumentsError the model can act on.
+
+        For an operation that searches by the caller's number: one that cannot be read is refused
+        rather than searched as written (a near miss is somebody else's record). The message says
+        how to pass the number, never the number given.
+        """
+        e164 = self.phone_e164(phone)
+        if e164 is None:
+            raise InvalidArgumentsError(
+                f"phone: not a phone number that can be read in the tenant's default region "
+                f"({self.phone_region}); pass it in international form, such as +64 21 555 0100"
+            )
+        return e164
+
+    def settings_as(self, model: type[_Settings]) -> _Settings:
+        """The integration's settings as the connector's own ``Settings`` class, typed.
+
+        The runtime validates settings with ``Settings`` when the configuration loads; settings
+        given another way (a plain model in a test) are validated here, so connector code can
+        rely on its own fields.
+        """
+        if isinstance(self.settings, model):
+            return self.settings
+        return model.model_validate(self.settings.model_dump())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} tenant={self.tenant!r} integration={self.integration!r}>"

@@ -1,8 +1,11 @@
 """The per-operation context that follows a call down to the HTTP layer.
 
 Dispatch sets it; the scope guard, the credential auth flow and the retry
-policy read it. It lives in a ContextVar so concurrent conversations on one
-event loop never see each other's context.
+policy read it. They sit in a lower layer, so the ContextVar is theirs
+(:mod:`sdk._http._running`, which names what they read), and the deadline
+alone is handed further down to Vault reads (:mod:`sdk._deadline`). Both live
+in ContextVars so concurrent conversations on one event loop never see each
+other's context.
 
 What the guard decides by — tenant, integration, operation, grant, deadline
 and the API root the operation's paths are relative to — is fixed when
@@ -19,11 +22,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from sdk._deadline import deadline_set
+from sdk._http._running import call_running, running_call
 from sdk._operations import OperationSpec
+from sdk._parsing._notes import ReadNotes
 from sdk._scopes import Grant
 
 __all__ = ["CallContext", "current_call"]
@@ -48,6 +53,15 @@ class CallContext:
     http_status: int | None = None
     requests_sent: int = 0
     started: float = field(default_factory=time.monotonic)
+    notes: ReadNotes | None = None
+    """What the operation could not read (records skipped, field paths, a walk cut short); see
+    :mod:`sdk._parsing._notes`. None until something is noted, so a clean read allocates nothing."""
+    accepts_partial: bool = False
+    """True when the caller sees whether a result is complete (the customer-context fan-out reports
+    it per source): then a page walk that loops may return what it gathered, flagged truncated."""
+    last_endpoint: str | None = None
+    """``"METHOD template"`` of the last request sent, when the HTTP layer records it; errors about
+    the answer name it."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _FIXED:
@@ -59,12 +73,16 @@ class CallContext:
                 raise AttributeError(f"CallContext.{name} is fixed when the operation is dispatched")
         object.__setattr__(self, name, value)
 
+    def read_notes(self) -> ReadNotes:
+        """The notes, created on the first thing noted (:func:`sdk._parsing._notes.read_notes`)."""
+        notes = self.notes
+        if notes is None:
+            notes = self.notes = ReadNotes()
+        return notes
+
     def remaining(self) -> float | None:
         """Seconds left before the deadline, or None when there is no deadline."""
         return None if self.deadline is None else self.deadline - time.monotonic()
-
-
-_current: ContextVar[CallContext | None] = ContextVar("nexora_current_call", default=None)
 
 
 class _CurrentCall:
@@ -73,7 +91,8 @@ class _CurrentCall:
     __slots__ = ()
 
     def get(self) -> CallContext | None:
-        return _current.get()
+        # Only _running below sets the variable, and only ever to a CallContext.
+        return cast("CallContext | None", running_call())
 
 
 current_call = _CurrentCall()
@@ -81,9 +100,6 @@ current_call = _CurrentCall()
 
 @contextmanager
 def _running(ctx: CallContext) -> Iterator[CallContext]:
-    """Make ``ctx`` the running operation's context for the block (dispatch only)."""
-    token = _current.set(ctx)
-    try:
+    """Make ``ctx`` the running operation's context, and its deadline the call's, for the block."""
+    with call_running(ctx), deadline_set(ctx.deadline):
         yield ctx
-    finally:
-        _current.reset(token)

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "Account",
@@ -110,35 +110,38 @@ PCIStr = Annotated[str, Sensitive.PCI]
 class Contact(SharedModel):
     """A person in the CRM."""
 
-    id: _Id
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
     source: str = Field(description="Integration id the record came from.")
-    name: PIIStr | None = None
-    email: PIIStr | None = None
+    name: PIIStr | None = Field(default=None, description="Full name as the CRM holds it.")
+    email: PIIStr | None = Field(default=None, description="Primary email address.")
     phone: PIIStr | None = Field(default=None, description="E.164 when the vendor's number could be parsed.")
-    account_id: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    account_id: str | None = Field(
+        default=None,
+        description="Vendor id of the company the contact belongs to, if any.",
+    )
+    created_at: datetime | None = Field(default=None, description="When the vendor says it was created.")
+    updated_at: datetime | None = Field(default=None, description="When the vendor says it last changed.")
 
 
 class Account(SharedModel):
     """A company or organisation in the CRM."""
 
-    id: _Id
-    source: str
-    name: str | None = None
-    domain: str | None = None
-    phone: PIIStr | None = None
-    industry: str | None = None
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    name: str | None = Field(default=None, description="The company's name.")
+    domain: str | None = Field(default=None, description="Its web domain, e.g. acme.example.")
+    phone: PIIStr | None = Field(default=None, description="Its main phone number, E.164 when parseable.")
+    industry: str | None = Field(default=None, description="Industry as the vendor labels it.")
 
 
 class Note(SharedModel):
     """A note written on a contact (e.g. a call summary); always internal (agents write them for agents)."""
 
-    id: _Id
-    source: str
-    contact_id: str | None = None
-    body: PIIStr
-    created_at: datetime | None = None
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    contact_id: str | None = Field(default=None, description="The contact the note is on.")
+    body: PIIStr = Field(description="The note's text (internal: withheld from models by default).")
+    created_at: datetime | None = Field(default=None, description="When the vendor says it was created.")
 
     def is_internal(self) -> bool:
         return True
@@ -155,7 +158,12 @@ class TicketStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD)
+        return self in (
+            TicketStatus.NEW,
+            TicketStatus.OPEN,
+            TicketStatus.PENDING,
+            TicketStatus.ON_HOLD,
+        )
 
 
 class TicketPriority(StrEnum):
@@ -169,20 +177,20 @@ class TicketPriority(StrEnum):
 class Requester(SharedModel):
     """The person a ticketing system files tickets for."""
 
-    id: _Id
-    source: str
-    name: PIIStr | None = None
-    email: PIIStr | None = None
-    phone: PIIStr | None = None
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    name: PIIStr | None = Field(default=None, description="Full name as the ticketing system holds it.")
+    email: PIIStr | None = Field(default=None, description="Email address tickets are filed under.")
+    phone: PIIStr | None = Field(default=None, description="Phone number, E.164 when parseable.")
 
 
 class TicketComment(SharedModel):
-    id: _Id
-    body: PIIStr
+    id: _Id = Field(description="The vendor's id of the comment.")
+    body: PIIStr = Field(description="The comment's text.")
     public: bool
     """False for an internal note: only agents see it in the vendor's own interface."""
-    author_id: str | None = None
-    created_at: datetime | None = None
+    author_id: str | None = Field(default=None, description="Vendor id of whoever wrote it.")
+    created_at: datetime | None = Field(default=None, description="When it was written.")
 
     def is_internal(self) -> bool:
         return not self.public
@@ -191,35 +199,66 @@ class TicketComment(SharedModel):
 class Ticket(SharedModel):
     """A support ticket; ``comments`` is filled by get_ticket, empty in lists."""
 
-    id: _Id
-    source: str
-    subject: PIIStr | None = None
-    status: TicketStatus = TicketStatus.UNKNOWN
-    priority: TicketPriority = TicketPriority.UNKNOWN
-    requester_id: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    comments: tuple[TicketComment, ...] = ()
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    subject: PIIStr | None = Field(default=None, description="The ticket's subject line.")
+    status: TicketStatus = Field(
+        default=TicketStatus.UNKNOWN,
+        description="Status, mapped onto the shared set (unknown when the vendor's is new).",
+    )
+    priority: TicketPriority = Field(
+        default=TicketPriority.UNKNOWN,
+        description="Priority, mapped onto the shared set.",
+    )
+    requester_id: str | None = Field(
+        default=None, description="Vendor id of the requester the ticket is for."
+    )
+    created_at: datetime | None = Field(default=None, description="When the vendor says it was created.")
+    updated_at: datetime | None = Field(default=None, description="When the vendor says it last changed.")
+    comments: tuple[TicketComment, ...] = Field(
+        default=(),
+        description="The conversation, oldest first; filled by get_ticket, empty in lists.",
+    )
+
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
+"""Three ASCII letters, held upper-case: what every billing vendor sends, in the case it sends it.
+
+Stripe writes ``"nzd"``, Chargebee and Xero ``"NZD"``; both are the same currency, so the model
+takes either and holds one form. Whether the code is in ISO 4217's current list is not checked
+(funds codes, new or withdrawn currencies are harmless to read out); anything that is not three
+letters is refused, since it cannot be a currency code and a wrong currency misstates a debt.
+"""
 
 
 class Money(SharedModel):
     """An amount in the currency's minor unit (cents), as billing vendors report it."""
 
-    amount_minor: int
-    currency: str = Field(min_length=3, max_length=3)
+    amount_minor: int = Field(
+        description="Amount in the currency's minor unit (cents); negative for a credit."
+    )
+    currency: CurrencyCode = Field(description="ISO 4217 code, upper case, e.g. NZD.")
 
 
 class BillingCustomer(SharedModel):
-    id: _Id
-    source: str
-    name: PIIStr | None = None
-    email: PIIStr | None = None
-    phone: PIIStr | None = None
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    name: PIIStr | None = Field(default=None, description="Name on the billing account.")
+    email: PIIStr | None = Field(default=None, description="Billing email address.")
+    phone: PIIStr | None = Field(default=None, description="Phone number, E.164 when parseable.")
     balance: Money | None = Field(
-        default=None, description="Amount the customer owes (positive) or holds in credit (negative)."
+        default=None,
+        description="Amount the customer owes (positive) or holds in credit (negative).",
     )
-    delinquent: bool | None = None
-    card_last4: Annotated[str | None, Sensitive.PCI] = Field(default=None, pattern=r"^\d{4}$")
+    delinquent: bool | None = Field(
+        default=None,
+        description="Whether the vendor flags the customer as behind on payments.",
+    )
+    card_last4: Annotated[str | None, Sensitive.PCI] = Field(
+        default=None,
+        pattern=r"^\d{4}$",
+        description="Last four digits of the default card; never more (PCI).",
+    )
 
 
 class InvoiceStatus(StrEnum):
@@ -233,14 +272,16 @@ class InvoiceStatus(StrEnum):
 
 
 class Invoice(SharedModel):
-    id: _Id
-    source: str
-    number: str | None = None
-    status: InvoiceStatus = InvoiceStatus.UNKNOWN
-    amount_due: Money | None = None
-    total: Money | None = None
-    due_date: date | None = None
-    created_at: datetime | None = None
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    number: str | None = Field(default=None, description="The invoice number the customer sees (not the id).")
+    status: InvoiceStatus = Field(
+        default=InvoiceStatus.UNKNOWN, description="Status, mapped onto the shared set."
+    )
+    amount_due: Money | None = Field(default=None, description="What is still owed on it.")
+    total: Money | None = Field(default=None, description="Its total.")
+    due_date: date | None = Field(default=None, description="When payment is due.")
+    created_at: datetime | None = Field(default=None, description="When it was issued.")
 
 
 class SubscriptionStatus(StrEnum):
@@ -255,13 +296,21 @@ class SubscriptionStatus(StrEnum):
 
 
 class Subscription(SharedModel):
-    id: _Id
-    source: str
-    status: SubscriptionStatus = SubscriptionStatus.UNKNOWN
-    plan_name: str | None = None
-    amount: Money | None = None
-    current_period_end: datetime | None = None
-    cancel_at_period_end: bool | None = None
+    id: _Id = Field(description="The vendor's id of the record (what a follow-up operation takes).")
+    source: str = Field(description="Integration id the record came from.")
+    status: SubscriptionStatus = Field(
+        default=SubscriptionStatus.UNKNOWN,
+        description="Status, mapped onto the shared set.",
+    )
+    plan_name: str | None = Field(default=None, description="The plan's name as the customer knows it.")
+    amount: Money | None = Field(default=None, description="What each billing period costs.")
+    current_period_end: datetime | None = Field(
+        default=None, description="When the current billing period ends."
+    )
+    cancel_at_period_end: bool | None = Field(
+        default=None,
+        description="Whether it ends at current_period_end instead of renewing.",
+    )
 
 
 def coerce_enum(enum: type[Any], value: object) -> Any:

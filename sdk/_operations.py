@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create
 from sdk._endpoints import Endpoint, parse_endpoints
 from sdk._errors import ConfigurationError, InvalidArgumentsError
 from sdk._scopes import Scope
+from sdk._validation import validation_problems
 
 __all__ = ["OperationDeclaration", "OperationSpec", "PathPattern", "endpoints", "operation"]
 
@@ -107,10 +108,7 @@ class OperationSpec:
         try:
             model = self.arguments_model.model_validate(arguments)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)
-            )
+            problems = "; ".join(validation_problems(exc))
         if problems is not None:
             # Raised outside the except block: the ValidationError quotes the values given.
             raise InvalidArgumentsError(f"invalid arguments for {self.name}: {problems}")

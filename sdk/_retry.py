@@ -4,15 +4,24 @@ Rules: honour ``Retry-After`` first; retry only requests that are safe to
 repeat (reads, and writes that carry an idempotency key); never sleep past the
 caller's deadline. A connection that was never established is safe to retry
 for any method, because nothing reached the vendor.
+
+Each attempt of a request that may be retried gets only a share of the time
+left (see :class:`attempt_share`): a first attempt that hangs is cut while
+there is still time for the retry that would have been answered, instead of
+using up the caller's whole budget on a connection that will never answer. A
+request that will not be retried (a write without an idempotency key, or the
+last attempt) gets all the time left: cutting it would only turn a slow
+answer into a failure.
+
+``parse_retry_after`` lives in :mod:`sdk._vendor_errors` (vault's OAuth needs it
+too) and is re-exported here, where the public ``sdk`` name comes from.
 """
 
 from __future__ import annotations
 
-import email.utils
 import math
 import time
-from collections.abc import Callable
-from datetime import UTC
+from abc import ABC, abstractmethod
 
 from tenacity import RetryCallState, stop_after_attempt, wait_exponential, wait_random
 from tenacity.stop import stop_base
@@ -24,37 +33,86 @@ from sdk._errors import (
     VendorServerError,
     VendorTimeoutError,
 )
+from sdk._vendor_errors import parse_retry_after
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "ATTEMPT_FLOOR",
+    "RetryPolicy",
+    "attempt_budget_base",
+    "attempt_seconds",
+    "attempt_share",
+    "attempt_whole",
+    "parse_retry_after",
+]
 
-MAX_RETRY_AFTER = 300.0
+ATTEMPT_FLOOR = 1.0
+"""Seconds an attempt always gets when the deadline allows: the longest a vendor's normal answer is
+expected to take. Below it a share would cut answers that were on their way, so every retry would
+be cut the same way and a slow-but-healthy vendor would fail every call."""
 
 
-def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """Parse a ``Retry-After`` header into seconds to wait, or None if absent or unreadable.
+class attempt_budget_base(ABC):
+    """How long one attempt may take, given the seconds left before the caller's deadline.
 
-    Accepts delta-seconds (RFC 9110; fractional values too, since some vendors
-    send them) and HTTP-dates. Negative or past values mean "now" (0.0).
-    Absurd values are capped at five minutes.
+    Strategies compose like tenacity's: ``a | b`` allows the larger of the two, ``a & b`` the
+    smaller. The HTTP layer never lets an attempt run past the deadline, whatever a strategy says.
     """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            parsed = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        seconds = parsed.timestamp() - now()
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+    @abstractmethod
+    def __call__(self, remaining: float) -> float: ...
+
+    def __or__(self, other: attempt_budget_base) -> attempt_budget_base:
+        return _attempt_larger(self, other)
+
+    def __and__(self, other: attempt_budget_base) -> attempt_budget_base:
+        return _attempt_smaller(self, other)
+
+
+class attempt_share(attempt_budget_base):
+    """A fraction of the time left: ``attempt_share(0.5)`` leaves half of it for the retries."""
+
+    def __init__(self, fraction: float) -> None:
+        if not (math.isfinite(fraction) and 0 < fraction <= 1):
+            raise ValueError("fraction must be in (0, 1]")
+        self.fraction = fraction
+
+    def __call__(self, remaining: float) -> float:
+        return remaining * self.fraction
+
+
+class attempt_seconds(attempt_budget_base):
+    """A fixed number of seconds: with ``|``, the floor below which a share never cuts an attempt."""
+
+    def __init__(self, seconds: float) -> None:
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError("seconds must be a positive number")
+        self.seconds = seconds
+
+    def __call__(self, remaining: float) -> float:
+        return self.seconds
+
+
+class attempt_whole(attempt_budget_base):
+    """All the time left (the behaviour before shares): one hung attempt can use up the budget."""
+
+    def __call__(self, remaining: float) -> float:
+        return remaining
+
+
+class _attempt_larger(attempt_budget_base):
+    def __init__(self, *strategies: attempt_budget_base) -> None:
+        self.strategies = strategies
+
+    def __call__(self, remaining: float) -> float:
+        return max(strategy(remaining) for strategy in self.strategies)
+
+
+class _attempt_smaller(attempt_budget_base):
+    def __init__(self, *strategies: attempt_budget_base) -> None:
+        self.strategies = strategies
+
+    def __call__(self, remaining: float) -> float:
+        return min(strategy(remaining) for strategy in self.strategies)
 
 
 class _WaitRetryAfterOr(wait_base):
@@ -87,20 +145,47 @@ RETRYABLE = (VendorRateLimitError, VendorServerError, VendorTimeoutError, Vendor
 
 
 class RetryPolicy:
-    """How many times and how long to wait; a connector changes it by composing.
+    """How many times, how long to wait between attempts, and how long each attempt may take.
 
-    ``max_attempts`` counts the first attempt. ``backoff`` is used when the
-    vendor gave no Retry-After.
+    A connector changes it by composing strategies, not by flags. ``max_attempts`` counts the
+    first attempt. ``backoff`` is used when the vendor gave no Retry-After. ``attempt_budget``
+    caps each attempt that may still be retried; the default, ``attempt_share(0.5) |
+    attempt_seconds(ATTEMPT_FLOOR)``, gives it at most half the time left, but never less than
+    the floor. A vendor whose normal answers are slower composes a larger floor
+    (``attempt_share(0.5) | attempt_seconds(2.5)``); ``attempt_whole()`` restores the old
+    all-or-nothing behaviour.
     """
 
-    def __init__(self, *, max_attempts: int = 3, backoff: wait_base | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 3,
+        backoff: wait_base | None = None,
+        attempt_budget: attempt_budget_base | None = None,
+    ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.max_attempts = max_attempts
         self.backoff = backoff or (wait_exponential(multiplier=0.05, max=2.0) + wait_random(0, 0.05))
+        self.attempt_budget = attempt_budget or (attempt_share(0.5) | attempt_seconds(ATTEMPT_FLOOR))
 
     def wait(self) -> wait_base:
         return _WaitRetryAfterOr(self.backoff)
 
     def stop(self, deadline: float | None) -> stop_base:
         return stop_after_attempt(self.max_attempts) | _StopBeforeDeadline(deadline)
+
+    def attempt_timeout(self, remaining: float, *, attempt: int, retryable: bool) -> float:
+        """Seconds attempt number ``attempt`` (1 = the first) may take, with ``remaining`` left.
+
+        A request that will not be retried, and the last attempt, get everything: no later
+        attempt needs the time, and a cut would only turn a slow answer into a failure. Never
+        more than ``remaining``; a strategy that answers nonsense (NaN, negative) counts as
+        "everything", since the deadline still bounds the attempt.
+        """
+        if not retryable or attempt >= self.max_attempts:
+            return remaining
+        allowed = self.attempt_budget(remaining)
+        if not math.isfinite(allowed) or allowed <= 0:
+            return remaining
+        return min(remaining, allowed)

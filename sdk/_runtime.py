@@ -2,7 +2,10 @@
 
 It owns the things shared across calls (HTTP connection pools, the Vault
 credential store, the audit sink, the connector registry) and none of the
-things that belong to a call: those live in a :class:`~sdk.Conversation`.
+things that belong to a call: those live in a :class:`~sdk.Conversation`,
+which reaches the runtime only through :class:`~sdk._call.CallRuntime`, the
+small protocol this class implements (bindings, audit sink, tenant policy,
+forget-on-close).
 Configuration is per instance; there are no module-level globals to leak
 one tenant's settings into another's calls.
 """
@@ -20,15 +23,22 @@ from pydantic import ValidationError
 
 from sdk._audit import AuditSink, JsonLinesAuditSink, MemoryAuditSink, NullAuditSink
 from sdk._auth import CredentialSource
-from sdk._config import NexoraConfig, load_config
+from sdk._call import Conversation, LLMPolicy, ToolFormat, tenant_tool_definitions
+from sdk._config import NexoraConfig, TenantConfig, load_config
 from sdk._connector import Connector
-from sdk._conversation import Conversation
 from sdk._dispatch import IntegrationBinding, dispatch
-from sdk._errors import ConfigurationError, UnknownIntegrationError, UnknownTenantError, UsageError
+from sdk._errors import (
+    ConfigurationError,
+    UnknownConnectorError,
+    UnknownIntegrationError,
+    UnknownTenantError,
+    UsageError,
+)
 from sdk._http import HttpClientPool
 from sdk._ids import validate_conversation_id, validate_id
 from sdk._registry import ConnectorRegistry, default_registry
 from sdk._urls import require_secure_url
+from sdk._validation import validation_problems
 from vault._store import CredentialStore
 
 __all__ = ["NexoraConnect"]
@@ -67,11 +77,15 @@ class NexoraConnect:
         self._own_store: CredentialStore | None = None
         self.credentials: CredentialSource
         if credential_store is None:
-            self._own_store = CredentialStore(max_staleness=config.max_staleness)
+            self._own_store = CredentialStore(
+                max_staleness=config.max_staleness, failover_wait=config.vault_failover_wait
+            )
             self.credentials = self._own_store
         else:
             self.credentials = credential_store
         self._bindings: dict[tuple[str, str], IntegrationBinding] = {}
+        self._settings: dict[tuple[str, str], Any] = {}
+        """Each integration's settings, validated at construction (``_register_tenants``)."""
         self._conversations: dict[tuple[str, str], Conversation] = {}
         self._closed = False
         try:
@@ -94,12 +108,23 @@ class NexoraConnect:
                     token=tokens.get(tenant_id),
                 )
             for integration_id, integration in tenant.integrations.items():
+                key = f"tenants.{tenant_id}.integrations.{integration_id}"
                 if integration.connector not in self.registry:
                     known = ", ".join(self.registry.names()) or "none"
                     raise ConfigurationError(
-                        f"tenants.{tenant_id}.integrations.{integration_id}.connector: no connector named "
+                        f"{key}.connector: no connector named "
                         f"{integration.connector!r} is installed (installed: {known})"
                     )
+                # Settings are checked now, not at the first call: a typo in nexora.toml must stop the
+                # agent starting, not surface mid-conversation. This imports the connector's module,
+                # a cost paid once at construction.
+                try:
+                    cls = self.registry.load(integration.connector)
+                except UnknownConnectorError as exc:
+                    raise UnknownConnectorError(f"{key}.connector: {exc}") from None
+                self._settings[(tenant_id, integration_id)] = self._connector_settings(
+                    cls, tenant_id, integration_id, integration.settings
+                )
 
     @classmethod
     def from_config(cls, path: str | Path, **kwargs: Any) -> NexoraConnect:
@@ -154,7 +179,7 @@ class NexoraConnect:
         """Wipe every open conversation now (SIGTERM handlers call this). Returns how many."""
         open_conversations = list(self._conversations.values())
         for conv in open_conversations:
-            conv._close(reason)
+            conv.close(reason)
         return len(open_conversations)
 
     # --- conversations ---------------------------------------------------------
@@ -177,14 +202,55 @@ class NexoraConnect:
             tenant=tenant,
             conversation_id=conversation_id,
             max_lifetime=max_lifetime or self.config.conversation_max_lifetime,
-            on_close=self._forget,
         )
-        conv._start()
         self._conversations[key] = conv
         return conv
 
-    def _forget(self, conv: Conversation) -> None:
-        self._conversations.pop((conv.tenant, conv.conversation_id), None)
+    def tools(
+        self, tenant: str, format: ToolFormat = "openai", *, strict: bool = False
+    ) -> list[dict[str, Any]]:
+        """The tenant's tool definitions before any call, to register with a model once at start-up.
+
+        The same definitions ``conv.tools(format, strict=strict)`` gives in a
+        call of ``tenant``: every implemented read and each write the tenant
+        granted, nothing else. ``format`` is ``"openai"`` (Chat Completions,
+        also ``"chat_completions"``), ``"responses"``, ``"realtime"``,
+        ``"anthropic"`` or ``"gemini"``. Listing reads no credentials and
+        sends no request; running a tool still needs an open conversation
+        (``conv.invoke``), which checks the grant again.
+        """
+        if self._closed:
+            raise UsageError("This NexoraConnect has been closed; create a new one to list tools.")
+        validate_id(tenant, kind="tenant id")
+        return tenant_tool_definitions(self, tenant, format, strict=strict)
+
+    # --- what a conversation asks of its runtime (sdk._call.CallRuntime) ----------------
+
+    def holds(self, conversation: object) -> bool:
+        """True while ``conversation`` is the very object open under its tenant and id (S2)."""
+        if not isinstance(conversation, Conversation):
+            return False
+        return self._conversations.get((conversation.tenant, conversation.conversation_id)) is conversation
+
+    def forget(self, conversation: object) -> None:
+        """Stop counting ``conversation`` as open; another object under the same key is left alone."""
+        if self.holds(conversation):
+            assert isinstance(conversation, Conversation)
+            del self._conversations[(conversation.tenant, conversation.conversation_id)]
+
+    def policy(self, tenant: str) -> LLMPolicy:
+        """The tenant's ``[tenants.<id>.redaction]`` policy (its defaults if it configured none)."""
+        return self._tenant(tenant).redaction
+
+    def phone_region(self, tenant: str) -> str:
+        """The region a caller's number without a country code is read in."""
+        return self._tenant(tenant).phone_region
+
+    def _tenant(self, tenant: str) -> TenantConfig:
+        found = self.config.tenants.get(tenant)
+        if found is None:
+            raise UnknownTenantError(f"tenant {tenant!r} is not in the configuration")
+        return found
 
     @property
     def open_conversations(self) -> int:
@@ -192,7 +258,8 @@ class NexoraConnect:
 
     # --- integrations ----------------------------------------------------------
 
-    def _binding(self, tenant: str, integration: str) -> IntegrationBinding:
+    def binding(self, tenant: str, integration: str) -> IntegrationBinding:
+        """The tenant's integration bound to its connector, built once per runtime."""
         key = (tenant, integration)
         found = self._bindings.get(key)
         if found is not None:
@@ -208,7 +275,9 @@ class NexoraConnect:
                 f"tenant {tenant!r} has no integration {integration!r} (configured: {known})"
             )
         cls = self.registry.load(integration_config.connector)
-        settings = self._connector_settings(cls, tenant, integration, integration_config.settings)
+        settings = self._settings.get(key)
+        if settings is None:  # pragma: no cover - every configured integration is validated at construction
+            settings = self._connector_settings(cls, tenant, integration, integration_config.settings)
         # https only, except loopback or an explicit opt-in; a setting filled into the connector's
         # URL template can only ever fill DNS labels, never retarget the host (S3).
         configured = integration_config.base_url
@@ -238,28 +307,32 @@ class NexoraConnect:
         self._bindings[key] = binding
         return binding
 
+    _binding = binding
+    """The old private name of :meth:`binding`, still used by tests and the key tools."""
+
     @staticmethod
     def _connector_settings(cls: type[Connector], tenant: str, integration: str, raw: dict[str, Any]) -> Any:
         problems: list[str] | None = None
         try:
             return cls.Settings.model_validate(raw)
         except ValidationError as exc:
-            problems = [
-                f"  tenants.{tenant}.integrations.{integration}.settings."
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)
-            ]
-        raise ConfigurationError(f"invalid settings for connector {cls.name!r}:\n" + "\n".join(problems))
+            problems = validation_problems(
+                exc, prefix=f"tenants.{tenant}.integrations.{integration}.settings"
+            )
+        # Raised outside the except block: the ValidationError quotes the values it refused.
+        raise ConfigurationError(
+            f"invalid settings for connector {cls.name!r}:\n" + "\n".join(f"  {line}" for line in problems)
+        )
 
     def integrations(self, tenant: str) -> dict[str, IntegrationBinding]:
         """Every integration of ``tenant``, bound (connector modules are imported here)."""
         if tenant not in self.config.tenants:
             raise UnknownTenantError(f"tenant {tenant!r} is not in the configuration")
-        return {i: self._binding(tenant, i) for i in self.config.tenants[tenant].integrations}
+        return {i: self.binding(tenant, i) for i in self.config.tenants[tenant].integrations}
 
     async def verify(self, tenant: str, integration: str, *, budget: float = 10.0) -> None:
         """Run the connector's ``verify()`` as a read-only, audited operation; raise if the key fails."""
-        binding = self._binding(tenant, integration)
+        binding = self.binding(tenant, integration)
         await dispatch(
             binding,
             type(binding.connector).verify_spec,

@@ -39,6 +39,19 @@ and httpx (``opentelemetry-instrumentation-aiohttp-client``,
 ``opentelemetry-instrumentation-httpx``) record the full URL, ids and query
 included (``url.full``), so they are suppressed for the SDK's own requests;
 see ``docs/telemetry.md``.
+
+**One trace per conversation.** A conversation's span (``conversation``,
+with ``nexora.tenant``, ``nexora.conversation_id`` and, from its first
+operation, ``nexora.region``) opens with the conversation, as a child of the
+span current where it opened (a voice framework's call span) or as a root, and
+ends at hangup or wipe. Every public use of the conversation runs under it
+(:meth:`ConversationTrace.adopt`), so its ``customer_context`` span with one
+span per source, its ``execute_tool`` spans, the operation spans and the HTTP
+client spans all land in that one trace. A use made under a span that is
+already in the conversation's trace (an agent's turn span under its call
+span) nests under that span instead. The conversation id is the voice
+platform's opaque call id, not customer data; phone numbers, emails, tool
+arguments and results are never recorded (``docs/observability.md``).
 """
 
 from __future__ import annotations
@@ -63,7 +76,17 @@ except ImportError:  # the `otel` extra is not installed: tracing is off
 else:
     _otel_available = True
 
-__all__ = ["OTEL_AVAILABLE", "OperationSpan", "OperationTracer", "default_tracer", "start_operation_span"]
+__all__ = [
+    "OTEL_AVAILABLE",
+    "ConversationTrace",
+    "OperationSpan",
+    "OperationTracer",
+    "StepSpan",
+    "default_tracer",
+    "start_conversation_trace",
+    "start_operation_span",
+    "start_step_span",
+]
 
 OTEL_AVAILABLE: Final[bool] = _otel_available
 """Whether ``opentelemetry-api`` could be imported."""
@@ -198,3 +221,121 @@ def start_operation_span(
         scope=scope,
         region=region,
     )
+
+
+# --- the conversation's trace ----------------------------------------------------------------------
+
+_END_REASONS: Final = {
+    "hung up": "hangup",
+    "maximum lifetime reached": "max_lifetime",
+    "SDK shut down": "shutdown",
+}
+"""Close reasons as a closed vocabulary; any reason the application's code gave is ``closed``."""
+
+
+class ConversationTrace:
+    """The span of one open conversation; :meth:`end` closes it once, at hangup or wipe.
+
+    It is never made current where the conversation opens, which may be a
+    different task from the ones that use it: each use makes it current for
+    its own duration with :meth:`adopt` and :meth:`release`.
+    """
+
+    __slots__ = ("_has_region", "_span", "_trace_id")
+
+    def __init__(self, span: Span, trace_id: int) -> None:
+        self._span = span
+        self._trace_id = trace_id
+        self._has_region = False
+
+    def adopt(self) -> Token[Context] | None:
+        """Make the conversation's span current, unless the current span is already in its trace.
+
+        Returns the token for :meth:`release`, or None when nothing was changed.
+        """
+        if _otel_trace.get_current_span().get_span_context().trace_id == self._trace_id:
+            return None
+        return _otel_context.attach(_otel_trace.set_span_in_context(self._span))
+
+    @staticmethod
+    def release(token: Token[Context] | None) -> None:
+        """Undo :meth:`adopt`, in the same task."""
+        if token is not None:
+            _otel_context.detach(token)
+
+    def set_region(self, region: str) -> None:
+        """Record the tenant's region (known once the first integration is bound) for routing (S8)."""
+        if not self._has_region:
+            self._has_region = True
+            self._span.set_attribute("nexora.region", region)
+
+    def end(self, reason: str) -> None:
+        self._span.set_attribute("nexora.end_reason", _END_REASONS.get(reason, "closed"))
+        self._span.end()
+
+
+def start_conversation_trace(
+    *, tenant: str, conversation_id: str, tracer: OperationTracer | None = None
+) -> ConversationTrace | None:
+    """Start a conversation's span; None when tracing is off.
+
+    A span that is sampled out is still kept (and adopted), so that what runs
+    under it is sampled out with it rather than starting traces of its own.
+    """
+    tracer = tracer or _default
+    if tracer is None:
+        return None
+    span = tracer.tracer.start_span(
+        "conversation",
+        kind=_otel_trace.SpanKind.INTERNAL,
+        attributes={"nexora.tenant": tenant, "nexora.conversation_id": conversation_id},
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+    context = span.get_span_context()
+    if not context.is_valid:  # the API without an SDK: nothing would ever be recorded under it
+        return None
+    return ConversationTrace(span, context.trace_id)
+
+
+class StepSpan:
+    """A span of the call's own work (customer context, one source, a tool call), current until ended."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span, token: Token[Context]) -> None:
+        self._span = span
+        self._token = token
+
+    def end(self, attributes: dict[str, Any] | None = None, *, error_type: str | None = None) -> None:
+        """Close the span with closed-vocabulary ``attributes`` and, on failure, the error class name only."""
+        span = self._span
+        try:
+            if attributes:
+                span.set_attributes(attributes)
+            if error_type is not None:
+                span.set_attribute("error.type", error_type)
+                span.add_event("exception", {"exception.type": error_type})
+                span.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR, error_type))
+            span.end()
+        finally:
+            _otel_context.detach(self._token)
+
+
+def start_step_span(
+    name: str, attributes: dict[str, Any], *, tracer: OperationTracer | None = None
+) -> StepSpan | None:
+    """Start a span of the call's own work under the current one and make it current; None if unrecorded."""
+    tracer = tracer or _default
+    if tracer is None:
+        return None
+    span = tracer.tracer.start_span(
+        name,
+        kind=_otel_trace.SpanKind.INTERNAL,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+    if not span.is_recording():
+        return None
+    return StepSpan(span, _otel_context.attach(_otel_trace.set_span_in_context(span)))

@@ -14,6 +14,9 @@ from sdk import AuditRecord, JsonLinesAuditSink, MemoryAuditSink
 from sdk.testing import issued_canaries
 from vault import OpenBaoDevServer
 
+pytest_plugins = ("tests.shared_fixtures",)
+"""The audit, canary_key and router fixtures every suite can use (see tests/shared_fixtures.py)."""
+
 
 @pytest.fixture(scope="session")
 def openbao() -> Iterator[OpenBaoDevServer]:

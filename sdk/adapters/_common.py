@@ -14,13 +14,10 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sdk._call import Conversation, ToolResult
 from sdk._errors import NexoraError
-from sdk._tools import ToolResult
-
-if TYPE_CHECKING:
-    from sdk._conversation import Conversation
 
 __all__ = ["END_REASONS", "end_call", "require_extra", "run_tool"]
 
@@ -80,4 +77,4 @@ def end_call(conv: Conversation, event: str) -> None:
     the event loop to come round. Calling it again, or after ``hangup()``, does
     nothing.
     """
-    conv._close(END_REASONS.get(event, "hung up"))
+    conv.close(END_REASONS.get(event, "hung up"))

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sdk._conversation import Conversation
+from sdk._call import Conversation
 from sdk.adapters._common import end_call, require_extra, run_tool
 
 if TYPE_CHECKING:

@@ -26,8 +26,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sdk._conversation import Conversation
-from sdk._tools import ToolResult
+from sdk._call import Conversation, ToolResult
 from sdk.adapters._common import end_call, require_extra, run_tool
 
 if TYPE_CHECKING:

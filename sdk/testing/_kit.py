@@ -28,18 +28,13 @@ import contextlib
 import json
 import logging
 import time
-import traceback
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 import pytest
-import respx
 
-from sdk._audit import MemoryAuditSink
 from sdk._connector import Connector
-from sdk._conversation import Conversation
 from sdk._dispatch import dispatch
 from sdk._errors import (
     NexoraError,
@@ -49,183 +44,18 @@ from sdk._errors import (
     VendorRateLimitError,
     VendorServerError,
 )
-from sdk._tools import ToolResult, tool_name
-from sdk.testing._credentials import MemoryCredentialSource, make_canary
+from sdk.testing._attack import attack_argument
+from sdk.testing._cases import OperationCase, PaginationCase
+from sdk.testing._credentials import make_canary
+from sdk.testing._harness import INTEGRATION, TENANT, ConformanceHarness, always, script
 from sdk.testing._hostile import HOSTILE_VALUES, hostile_request_problem
-from sdk.testing._runtime import mock_runtime
-from vault._credentials import Credential
+from vault._credentials import Credential, OAuth2RefreshCredential
 
-__all__ = ["OperationCase", "PaginationCase", "connector_test_class"]
-
-TENANT = "kit-tenant"
-INTEGRATION = "kit"
+__all__ = ["ConnectorConformance", "OperationCase", "PaginationCase", "connector_test_class"]
 
 
-@dataclass(frozen=True)
-class OperationCase:
-    """One operation with arguments and the vendor routes that answer it."""
-
-    operation: str
-    arguments: Mapping[str, Any]
-    mock: Callable[[respx.MockRouter, str], respx.Route]
-    id: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.id or self.operation
-
-
-@dataclass(frozen=True)
-class PaginationCase:
-    operation: str
-    arguments: Mapping[str, Any]
-    mock: Callable[[respx.MockRouter, Sequence[str | None]], respx.Route]
-
-
-@dataclass
-class _Run:
-    """Everything one scenario produced, for the assertions and the leak scan."""
-
-    router: respx.MockRouter
-    credentials: MemoryCredentialSource
-    audit: MemoryAuditSink
-    secret: str
-    canary: str
-    errors: list[BaseException] = field(default_factory=list)
-
-
-def _script(route: respx.Route, first: Sequence[httpx.Response | Exception]) -> None:
-    """Make ``route`` answer ``first`` in order, then what it answered before."""
-    original_effect = route.side_effect
-    original_return = route.return_value
-    queue = list(first)
-
-    def answer(request: httpx.Request, **params: Any) -> httpx.Response:
-        if queue:
-            item = queue.pop(0)
-            if isinstance(item, Exception):
-                raise item
-            return item
-        if callable(original_effect):
-            result = original_effect(request, **params) if params else original_effect(request)
-            assert isinstance(result, httpx.Response)
-            return result
-        if isinstance(original_return, httpx.Response):
-            return httpx.Response(
-                original_return.status_code, headers=original_return.headers, content=original_return.content
-            )
-        raise AssertionError("the case's primary route needs a fixed response or a callable side effect")
-
-    route.side_effect = answer
-
-
-def _always(
-    route: respx.Route, status: int, *, content: bytes = b"{}", headers: Mapping[str, str] | None = None
-) -> None:
-    """Make ``route`` answer the same status and body to every call."""
-
-    def answer(request: httpx.Request, **params: Any) -> httpx.Response:
-        return httpx.Response(status, content=content, headers=headers)
-
-    route.side_effect = answer
-
-
-class ConnectorConformance:
+class ConnectorConformance(ConformanceHarness):
     """The battery; ``connector_test_class`` fills in the class attributes."""
-
-    connector: type[Connector]
-    cases: Sequence[OperationCase]
-    pagination: PaginationCase | None
-    credential: Callable[[str], Credential]
-    settings: Mapping[str, Any]
-
-    # --- harness ---------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _conversation(self, *, read_only: bool = False) -> AsyncIterator[tuple[Conversation, _Run]]:
-        write_scopes = sorted({str(s.scope) for s in self.connector.operations.values() if s.is_write})
-        run = _Run(
-            router=respx.MockRouter(assert_all_called=False, assert_all_mocked=True),
-            credentials=MemoryCredentialSource(),
-            audit=MemoryAuditSink(),
-            secret=make_canary("secret"),
-            canary=make_canary("customer"),
-        )
-        run.credentials.put(TENANT, INTEGRATION, self.credential(run.secret))
-        async with (
-            mock_runtime(
-                self.connector,
-                run.router,
-                run.credentials,
-                tenant=TENANT,
-                integration=INTEGRATION,
-                settings=self.settings,
-                write_scopes=() if read_only else write_scopes,
-                audit_sink=run.audit,
-            ) as nc,
-            nc.conversation(tenant=TENANT, conversation_id="kit-call") as conv,
-        ):
-            yield conv, run
-
-    async def _call(self, conv: Conversation, run: _Run, case: OperationCase | PaginationCase) -> Any:
-        try:
-            return await conv.call(INTEGRATION, case.operation, **dict(case.arguments))
-        except BaseException as exc:
-            run.errors.append(exc)
-            raise
-
-    def _reads(self) -> list[OperationCase]:
-        return [c for c in self.cases if not self.connector.operations[c.operation].is_write]
-
-    def _writes(self) -> list[OperationCase]:
-        return [c for c in self.cases if self.connector.operations[c.operation].is_write]
-
-    def _assert_no_leak(self, run: _Run, caplog: pytest.LogCaptureFixture) -> None:
-        texts: list[tuple[str, str]] = [("log", r.getMessage()) for r in caplog.records]
-        texts += [("audit", r.model_dump_json()) for r in run.audit.records]
-        for exc in run.errors:
-            texts.append(("exception", "".join(traceback.format_exception(exc))))
-            texts.append(("exception repr", repr(exc)))
-        for where, text in texts:
-            assert run.secret not in text, f"the credential leaked into a {where}"
-            assert run.canary not in text, f"customer data leaked into a {where}"
-
-    async def _attack(
-        self,
-        conv: Conversation,
-        run: _Run,
-        case: OperationCase,
-        argument: str,
-        attack: str,
-        value: str,
-        base_path: str,
-    ) -> None:
-        where = f"{case.label}({argument}) with a {attack} value"
-        arguments = {**case.arguments, argument: value}
-        spec = self.connector.operations[case.operation]
-        echoable = len(value.strip()) >= 6
-        run.router.reset()
-        failure: BaseException | None = None
-        try:
-            await conv.call(INTEGRATION, case.operation, **arguments)
-        except Exception as exc:  # noqa: BLE001 - judged below, outside the handler
-            failure = exc
-        if failure is not None:
-            assert isinstance(failure, NexoraError), f"{where} raised {type(failure).__name__}"
-            run.errors.append(failure)
-            assert not (echoable and value in str(failure)), f"{where}: the error echoes the value"
-        if attack in ("traversal", "header-injection", "query-injection", "nul"):
-            try:
-                result = await conv.invoke(tool_name(INTEGRATION, case.operation), arguments)
-            except NexoraError as exc:
-                run.errors.append(exc)
-                result = ToolResult.from_error(exc)
-            assert not (echoable and value in result.as_json()), f"{where}: the tool result echoes it"
-        for call in run.router.calls:
-            problem = hostile_request_problem(call.request, spec.endpoints, base_path)
-            assert problem is None, f"{where} sent {problem}"
-
-    # --- the battery -----------------------------------------------------------
 
     def test_declared_capabilities_match_operations(self) -> None:
         implemented = self.connector.implemented_operations()
@@ -264,7 +94,7 @@ class ConnectorConformance:
                 spec = self.connector.operations[case.operation]
                 spec.result_adapter.validate_python(result)
                 assert run.router.calls, f"{case.label} sent no request"
-                base = conv._runtime._binding(TENANT, INTEGRATION).connector.http.base_path
+                base = conv._runtime.binding(TENANT, INTEGRATION).connector.http.base_path
                 for call in run.router.calls:
                     request = call.request
                     problem = hostile_request_problem(request, spec.endpoints, base)
@@ -294,10 +124,11 @@ class ConnectorConformance:
                 async with self._conversation() as (conv, run):
                     case.mock(run.router, run.canary)
                     run.router.route().respond(404, json={"error": run.canary})
-                    base = conv._runtime._binding(TENANT, INTEGRATION).connector.http.base_path
+                    base = conv._runtime.binding(TENANT, INTEGRATION).connector.http.base_path
+                    spec = self.connector.operations[case.operation]
                     for attack, values in HOSTILE_VALUES.items():
                         for value in values:
-                            await self._attack(conv, run, case, argument, attack, value, base)
+                            await attack_argument(conv, run, case, spec, argument, attack, value, base)
                 self._assert_no_leak(run, caplog)
 
     @pytest.mark.asyncio
@@ -324,15 +155,32 @@ class ConnectorConformance:
         for case in self.cases:
             async with self._conversation() as (conv, run):
                 primary = case.mock(run.router, run.canary)
-                run.credentials.put(TENANT, INTEGRATION, self.credential(make_canary("rotated")))
+                run.credentials.seed(TENANT, INTEGRATION, self.credential(make_canary("rotated")))
                 run.credentials.lagging = True
-                _script(primary, [httpx.Response(401, json={})])
+                script(primary, [httpx.Response(401, json={})])
                 await self._call(conv, run, case)
                 assert primary.call_count == 2, (
                     f"{case.label}: expected one resend, got {primary.call_count - 1}"
                 )
-                assert run.credentials.fresh_reads == 1, f"{case.label}: expected exactly one fresh read"
                 assert run.credentials.invalidations == 1
+                if isinstance(self.credential("probe"), OAuth2RefreshCredential):
+                    # Every refresh grant reads the credential fresh under the refresh lock and
+                    # writes the rotated token back: one grant before the 401, exactly one after.
+                    # The audit names the version whose refresh token the access token came from.
+                    stored = run.credentials.versions[(TENANT, INTEGRATION)]
+                    version = run.audit.records[-1].credential_version
+                    assert version is not None, case.label
+                    assert 2 <= version <= len(stored), f"{case.label}: {version}"
+                    assert run.credentials.writes == 2, (
+                        f"{case.label}: each rotated token must be written back"
+                    )
+                    if run.tokens is not None:
+                        assert run.tokens.grants == ["refresh_token"] * 2, (
+                            f"{case.label}: expected one token refresh after the 401"
+                        )
+                        assert run.tokens.reuses == 0, f"{case.label} presented a spent refresh token"
+                    continue
+                assert run.credentials.fresh_reads == 1, f"{case.label}: expected exactly one fresh read"
                 assert run.audit.records[-1].credential_version == 2
 
     @pytest.mark.asyncio
@@ -343,7 +191,7 @@ class ConnectorConformance:
         case = self.cases[0]
         async with self._conversation() as (conv, run):
             primary = case.mock(run.router, run.canary)
-            _always(primary, 401, content=json.dumps({"error": run.canary}).encode())
+            always(primary, 401, content=json.dumps({"error": run.canary}).encode())
             with pytest.raises(VendorAuthError):
                 await self._call(conv, run, case)
             assert primary.call_count == 2
@@ -354,7 +202,7 @@ class ConnectorConformance:
         for case in self._reads():
             async with self._conversation() as (conv, run):
                 primary = case.mock(run.router, run.canary)
-                _script(primary, [httpx.Response(429, headers={"Retry-After": "0"}, json={})])
+                script(primary, [httpx.Response(429, headers={"Retry-After": "0"}, json={})])
                 await self._call(conv, run, case)
                 assert primary.call_count == 2, case.label
 
@@ -363,8 +211,8 @@ class ConnectorConformance:
         case = self._reads()[0] if self._reads() else self.cases[0]
         async with self._conversation() as (conv, run):
             primary = case.mock(run.router, run.canary)
-            _always(primary, 429, headers={"Retry-After": "120"})
-            binding = conv._runtime._binding(TENANT, INTEGRATION)
+            always(primary, 429, headers={"Retry-After": "120"})
+            binding = conv._runtime.binding(TENANT, INTEGRATION)
             with pytest.raises(VendorRateLimitError):
                 await dispatch(
                     binding,
@@ -381,7 +229,7 @@ class ConnectorConformance:
         for case in self._reads():
             async with self._conversation() as (conv, run):
                 primary = case.mock(run.router, run.canary)
-                _script(primary, [httpx.Response(503, json={})])
+                script(primary, [httpx.Response(503, json={})])
                 await self._call(conv, run, case)
                 assert primary.call_count == 2, case.label
 
@@ -391,7 +239,7 @@ class ConnectorConformance:
         for case in self._writes():
             async with self._conversation() as (conv, run):
                 primary = case.mock(run.router, run.canary)
-                _script(primary, [httpx.Response(503, json={})])
+                script(primary, [httpx.Response(503, json={})])
                 failed: VendorServerError | None = None
                 try:
                     await self._call(conv, run, case)
@@ -421,14 +269,14 @@ class ConnectorConformance:
             for make in broken.values():
                 async with self._conversation() as (conv, run):
                     primary = case.mock(run.router, run.canary)
-                    _always(primary, 200, content=make(run.canary))
+                    always(primary, 200, content=make(run.canary))
                     with pytest.raises(VendorPayloadError):
                         await self._call(conv, run, case)
                 self._assert_no_leak(run, caplog)
             for label, drift in {"empty-object": b"{}", "null": b"null", "list": b"[]"}.items():
                 async with self._conversation() as (conv, run):
                     primary = case.mock(run.router, run.canary)
-                    _always(primary, 200, content=drift)
+                    always(primary, 200, content=drift)
                     try:
                         await self._call(conv, run, case)
                     except NexoraError:
@@ -469,7 +317,7 @@ class ConnectorConformance:
                     primary = case.mock(run.router, run.canary)
                     if failure is not None:
                         body = {"error": run.canary, "message": run.canary, "description": run.canary}
-                        _always(primary, failure, content=json.dumps(body).encode())
+                        always(primary, failure, content=json.dumps(body).encode())
                     with contextlib.suppress(NexoraError):
                         result = await self._call(conv, run, case)
                         assert run.secret not in repr(result)
@@ -485,8 +333,14 @@ def connector_test_class(
     credential: Callable[[str], Credential],
     settings: Mapping[str, Any] | None = None,
     pagination: PaginationCase | None = None,
+    token_url: str | None = None,
 ) -> type[ConnectorConformance]:
-    """Return a pytest test class running the whole battery against ``connector``."""
+    """Return a pytest test class running the whole battery against ``connector``.
+
+    ``token_url``: for a connector whose ``credential`` is an OAuth one, the vendor's token
+    endpoint; every scenario then runs with :func:`sdk.testing.mock_token_endpoint` answering it
+    (rotating refresh tokens, written back to the kit's writable credential source).
+    """
     if not cases:
         raise ValueError("connector_test_class needs at least one OperationCase")
     return type(
@@ -498,5 +352,6 @@ def connector_test_class(
             "pagination": pagination,
             "credential": staticmethod(credential),
             "settings": dict(settings or {}),
+            "token_url": token_url,
         },
     )

@@ -14,7 +14,7 @@ from sdk._config import NexoraConfig
 from sdk._connector import Connector
 from sdk._registry import ConnectorRegistry
 from sdk._runtime import NexoraConnect
-from sdk.testing._credentials import MemoryCredentialSource
+from sdk.testing._credentials import MemoryCredentialSource, WritableMemoryCredentialSource
 from vault._credentials import Credential
 
 __all__ = ["mock_runtime"]
@@ -24,7 +24,7 @@ __all__ = ["mock_runtime"]
 async def mock_runtime(
     connector: type[Connector],
     router: respx.MockRouter,
-    credential: Credential | MemoryCredentialSource,
+    credential: Credential | MemoryCredentialSource | WritableMemoryCredentialSource,
     *,
     tenant: str = "acme",
     integration: str | None = None,
@@ -36,8 +36,9 @@ async def mock_runtime(
     """Yield a NexoraConnect whose only integration is ``connector``, answered by ``router``.
 
     The integration id defaults to the connector's name; ``write_scopes`` makes the grant
-    scoped-write (read-only otherwise). ``credential`` is stored as version 1, or pass a
-    :class:`MemoryCredentialSource` you prepared (rotations, read counters). Nothing reaches
+    scoped-write (read-only otherwise). ``credential`` is stored as version 1 of a
+    :class:`WritableMemoryCredentialSource`, or pass a source you prepared (rotations, read
+    counters, OAuth write-backs). Nothing reaches
     the network or a Vault.
     """
     integration_id = integration or connector.name
@@ -63,11 +64,13 @@ async def mock_runtime(
             },
         }
     )
-    if isinstance(credential, MemoryCredentialSource):
+    source: MemoryCredentialSource | WritableMemoryCredentialSource
+    if isinstance(credential, (MemoryCredentialSource, WritableMemoryCredentialSource)):
         source = credential
     else:
-        source = MemoryCredentialSource()
-        source.put(tenant, integration_id, credential)
+        # Writable, so that an OAuth refresh-token credential can have its rotated token written back.
+        source = WritableMemoryCredentialSource()
+        source.seed(tenant, integration_id, credential)
     registry = ConnectorRegistry(discover=False)
     registry.register(connector)
     async with NexoraConnect(

@@ -14,9 +14,10 @@ import respx
 
 from sdk.testing import make_canary
 from tests.connectors import zendesk_cases
-from tests.tools.conftest import audit, credentials, luhn_card, nc, read_only, router, scoped, secret
+from tests.tools.conftest import credentials, luhn_card, nc, read_only, scoped, secret
 
-__all__ = ["audit", "credentials", "nc", "read_only", "router", "scoped", "secret"]
+__all__ = ["credentials", "nc", "read_only", "scoped", "secret"]
+"""The tool tests' fixtures; ``audit`` and ``router`` come to both from tests/shared_fixtures.py."""
 
 # Pipecat 1.14 imports the stdlib's deprecated ``audioop`` and uses a deprecated importlib.resources
 # call while building its default turn analyser; neither is ours, and pytest makes warnings errors.

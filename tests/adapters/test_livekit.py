@@ -198,7 +198,7 @@ async def test_a_vendor_failure_becomes_an_error_the_model_can_speak_about(
     (message,) = llm.tool_messages()
     answer = json.loads(message["content"])
     assert answer["kind"] in {"unavailable", "timeout"}
-    assert "continue without this information" in answer["error"]
+    assert "Continue without this information." in answer["error"]
     assert READ_ONLY not in message["content"]
 
 

@@ -244,7 +244,7 @@ async def test_a_vendor_failure_becomes_a_result_the_model_can_speak_about(
     (message,) = openai.tool_messages()
     answer = json.loads(message["content"])
     assert answer["kind"] in {"unavailable", "timeout"}
-    assert "continue without this information" in answer["error"]
+    assert "Continue without this information." in answer["error"]
     assert "zendesk" not in message["content"].lower()
     assert READ_ONLY not in message["content"]
 
@@ -297,7 +297,7 @@ async def test_a_handler_called_after_hangup_answers_that_the_call_ended(nc: Nex
         result_callback=result_callback,
     )
     await call.handle(params)  # type: ignore[arg-type]
-    assert results == [{"error": "the call has ended; no tool can be used any more", "kind": "closed"}]
+    assert results == [{"error": "The call has ended, so no tool can be used any more.", "kind": "closed"}]
 
 
 def test_an_empty_result_is_passed_as_text_so_pipecat_does_not_call_it_completed() -> None:

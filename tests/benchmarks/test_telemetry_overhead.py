@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import respx
 from opentelemetry import context, trace
@@ -21,7 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import sdk._telemetry
-from sdk import AuditDecision, AuditRecord, JsonLinesAuditSink, MemoryAuditSink, NexoraConnect, NullAuditSink
+from sdk import AuditDecision, AuditRecord, JsonLinesAuditSink, MemoryAuditSink, NullAuditSink
 from sdk._telemetry import OperationTracer, start_operation_span
 from sdk.testing import make_canary
 from tests.connectors import hubspot_cases as hs
@@ -138,13 +137,7 @@ async def test_tracing_cost_on_a_whole_operation(
     router = respx.MockRouter(base_url=hs.BASE, assert_all_called=False)
     _contact_route(router)
     calls = 400
-    async with NexoraConnect(
-        hs.config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=NullAuditSink(),
-        registry=hs.registry(),
-        credential_store=hs.credentials(make_canary("secret")),
-    ) as nc:
+    async with hs.runtime(router, hs.credentials(make_canary("secret")), audit=NullAuditSink()) as nc:
         labels = ("off (no opentelemetry)", "SDK + batch export")
         samples: dict[str, list[float]] = {label: [] for label in labels}
         # Rounds alternate between the two so that drift over the run does not favour either.

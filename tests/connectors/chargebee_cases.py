@@ -7,18 +7,19 @@ document (validated by ``test_chargebee_contract.py``); every value is synthetic
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import respx
 from pydantic import SecretStr
 
-from sdk.testing import OperationCase, PaginationCase
-from vault import ApiKeyCredential
+from connectors.billing.chargebee import ChargebeeConnector
+from sdk import NexoraConnect
+from sdk.testing import OperationCase, PaginationCase, mock_runtime
+from tests.connectors.payloads import VendorPayloads
+from vault import ApiKeyCredential, Credential
 
 SITE = "acme-test"
 BASE = f"https://{SITE}.chargebee.com"
@@ -32,22 +33,26 @@ CUSTOMER = f"{CUSTOMERS}/{CUSTOMER_ID}"
 INVOICES = f"{CUSTOMER}/invoices"
 SUBSCRIPTIONS = f"{CUSTOMER}/subscriptions"
 
-_FIXTURES = Path(__file__).parent / "fixtures" / "chargebee"
-
-
-@cache
-def _load(name: str) -> Any:
-    return json.loads((_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def fixture(name: str) -> Any:
-    """A fresh copy of ``fixtures/chargebee/<name>.json`` (tests may change it)."""
-    return copy.deepcopy(_load(name))
+fixture = VendorPayloads("chargebee")
+"""A fresh copy of ``fixtures/chargebee/<name>.json`` (tests may change it)."""
 
 
 def credential(secret: str) -> ApiKeyCredential:
     """What a tenant stores in Vault: the site's API key (sent as the Basic user name)."""
     return ApiKeyCredential(type="api_key", api_key=SecretStr(secret))
+
+
+def runtime(
+    router: respx.MockRouter,
+    vault_credential: Credential,
+    settings: Mapping[str, Any] = SETTINGS,
+    *,
+    integration: str = "billing",
+) -> AbstractAsyncContextManager[NexoraConnect]:
+    """Tenant ``acme`` with one read-only integration (``billing`` unless named)."""
+    return mock_runtime(
+        ChargebeeConnector, router, vault_credential, settings=settings, integration=integration
+    )
 
 
 # --- routes, each answering a fixture with the canary planted in a personal field ------------------

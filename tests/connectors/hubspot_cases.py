@@ -8,12 +8,8 @@ nothing in it is taken from HubSpot's specification files, which may not be redi
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,29 +18,24 @@ import respx
 from pydantic import SecretStr
 
 from connectors.crm.hubspot import HubSpotConnector
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect, VendorNotFoundError
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect, VendorNotFoundError
+from sdk.authoring import ConnectorRegistry
 from sdk.testing import MemoryCredentialSource, OperationCase, PaginationCase
+from tests.connectors.payloads import VendorPayloads
+from tests.mock_nexora import one_connector_config, registry_of, runtime_on, stored
 from vault import ApiKeyCredential
 
 BASE = "https://api.hubapi.com"
 SEARCH = "/crm/v3/objects/contacts/search"
-FIXTURES = Path(__file__).parent / "fixtures" / "hubspot"
+fixture = VendorPayloads("hubspot")
+"""A fresh copy of ``fixtures/hubspot/<name>.json`` (tests may change it)."""
+FIXTURES = fixture.directory
 SPEC_NAMES = ("hubspot-contacts", "hubspot-companies", "hubspot-notes")
 
 READ = "hubspot"
 """Integration with a read-only grant."""
 WRITE = "hubspot-rw"
 """Integration granted notes:write."""
-
-
-@cache
-def _fixture_text(name: str) -> str:
-    return (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
-
-
-def fixture(name: str) -> Any:
-    """A fresh copy of a payload under ``fixtures/hubspot`` (tests may change it)."""
-    return copy.deepcopy(json.loads(_fixture_text(name)))
 
 
 def search_response(*results: dict[str, Any], after: str | None = None) -> dict[str, Any]:
@@ -67,30 +58,11 @@ def contact_hit(contact_id: str, **properties: str) -> dict[str, Any]:
 
 
 def config(phone_region: str = "NZ") -> NexoraConfig:
-    return NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                "acme": {
-                    "phone_region": phone_region,
-                    "integrations": {
-                        READ: {"connector": "hubspot"},
-                        WRITE: {
-                            "connector": "hubspot",
-                            "grant": "scoped-write",
-                            "write_scopes": ["notes:write"],
-                        },
-                    },
-                }
-            },
-        }
-    )
+    return one_connector_config("hubspot", {READ: (), WRITE: ("notes:write",)}, phone_region=phone_region)
 
 
 def registry(connector: type[HubSpotConnector] = HubSpotConnector) -> ConnectorRegistry:
-    reg = ConnectorRegistry(discover=False)
-    reg.register(connector, name="hubspot")
-    return reg
+    return registry_of(hubspot=connector)
 
 
 def credential(secret: str) -> ApiKeyCredential:
@@ -100,10 +72,7 @@ def credential(secret: str) -> ApiKeyCredential:
 
 def credentials(key: str) -> MemoryCredentialSource:
     """Both integrations of tenant ``acme`` hold ``key`` as their access token (version 1)."""
-    source = MemoryCredentialSource()
-    for integration in (READ, WRITE):
-        source.put("acme", integration, credential(key))
-    return source
+    return stored(credential(key), READ, WRITE)
 
 
 def runtime(
@@ -114,12 +83,8 @@ def runtime(
     connector: type[HubSpotConnector] = HubSpotConnector,
     phone_region: str = "NZ",
 ) -> NexoraConnect:
-    return NexoraConnect(
-        config(phone_region),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit or MemoryAuditSink(),
-        registry=registry(connector),
-        credential_store=creds,
+    return runtime_on(
+        router, config(phone_region), registry(connector), creds, audit=audit or MemoryAuditSink()
     )
 
 

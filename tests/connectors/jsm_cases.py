@@ -6,19 +6,19 @@ and the Jira platform document (validated by ``test_jsm_contract.py``); every va
 
 from __future__ import annotations
 
-import copy
-import json
-from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import respx
 from pydantic import SecretStr
 
-from sdk.testing import OperationCase, PaginationCase
-from vault import BasicCredential
+from connectors.ticketing.jsm import JSMConnector
+from sdk import NexoraConnect
+from sdk.testing import OperationCase, PaginationCase, mock_runtime
+from tests.connectors.payloads import VendorPayloads
+from vault import BasicCredential, Credential
 
 SITE = "acme-test"
 BASE = f"https://{SITE}.atlassian.net"
@@ -43,22 +43,23 @@ REQUESTS = f"{BASE}/rest/servicedeskapi/request"
 REQUEST = f"{REQUESTS}/{TICKET_ID}"
 COMMENTS = f"{REQUEST}/comment"
 
-_FIXTURES = Path(__file__).parent / "fixtures" / "jsm"
+WRITES = ("tickets:write", "comments:write")
+"""The write scopes of the integration :func:`runtime` builds."""
 
-
-@cache
-def _load(name: str) -> Any:
-    return json.loads((_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def fixture(name: str) -> Any:
-    """A fresh copy of ``fixtures/jsm/<name>.json`` (tests may change it)."""
-    return copy.deepcopy(_load(name))
+fixture = VendorPayloads("jsm")
+"""A fresh copy of ``fixtures/jsm/<name>.json`` (tests may change it)."""
 
 
 def credential(secret: str) -> BasicCredential:
     """What a tenant stores in Vault: the Atlassian account's email and an API token."""
     return BasicCredential(type="basic", username=AGENT_EMAIL, password=SecretStr(secret))
+
+
+def runtime(
+    router: respx.MockRouter, vault_credential: Credential, settings: Mapping[str, Any] = SETTINGS
+) -> AbstractAsyncContextManager[NexoraConnect]:
+    """Tenant ``acme`` with one integration, ``jsm``, granted ticket and comment writes."""
+    return mock_runtime(JSMConnector, router, vault_credential, settings=settings, write_scopes=WRITES)
 
 
 # --- routes, each answering a fixture with the canary planted in a personal field ------------------

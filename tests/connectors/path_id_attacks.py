@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import respx
 
-__all__ = ["PATH_ID_ATTACKS", "catch_all_router", "echoes"]
+__all__ = ["PATH_ID_ATTACKS", "catch_all_router", "echoes", "sent"]
 
 PATH_ID_ATTACKS = [
     pytest.param("..", id="dotdot"),
@@ -42,3 +42,11 @@ def echoes(value: str, message: str) -> bool:
     """True if an error message quotes a refused value (ones under three characters, such as
     ``..``, are words the SDK's own explanation uses and cannot be told apart)."""
     return len(value.strip()) >= 3 and value in message
+
+
+def sent(router: respx.MockRouter) -> list[tuple[str, str, str]]:
+    """(method, host, encoded path) of every request that reached the transport."""
+    return [
+        (c.request.method, c.request.url.host, c.request.url.raw_path.decode("ascii").partition("?")[0])
+        for c in router.calls
+    ]

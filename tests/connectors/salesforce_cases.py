@@ -12,13 +12,10 @@ with a started respx router, exactly as the HubSpot OAuth tests do.
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,9 +27,12 @@ from pydantic import SecretStr
 
 from connectors.crm.salesforce import SalesforceConnector
 from connectors.crm.salesforce._query import id_suffix
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect
 from sdk._auth import CredentialSource
+from sdk.authoring import ConnectorRegistry
 from sdk.testing import OperationCase, PaginationCase, make_canary
+from tests.connectors.payloads import VendorPayloads
+from tests.mock_nexora import one_connector_config, registry_of, runtime_on
 from vault import OAuth2RefreshCredential
 from vault._credentials import OAuth2JWTCredential
 
@@ -43,7 +43,9 @@ DATA = "/services/data/v60.0"
 QUERY = DATA + "/query"
 SEARCH = DATA + "/search"
 LOCATOR = DATA + "/query/01gD0000002HU6KIAW-2000"
-FIXTURES = Path(__file__).parent / "fixtures" / "salesforce"
+fixture = VendorPayloads("salesforce")
+"""A fresh copy of ``fixtures/salesforce/<name>.json`` (tests may change it)."""
+FIXTURES = fixture.directory
 
 CONSUMER_KEY = "3MVG9-nexora-test-connected-app"
 USERNAME = "integration@acme.example"
@@ -127,16 +129,6 @@ def refresh_credential(refresh: str, secret: str, **fields: Any) -> OAuth2Refres
 # --- payloads --------------------------------------------------------------------------------------
 
 
-@cache
-def _fixture_text(name: str) -> str:
-    return (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
-
-
-def fixture(name: str) -> Any:
-    """A fresh copy of a payload under ``fixtures/salesforce`` (tests may change it)."""
-    return copy.deepcopy(json.loads(_fixture_text(name)))
-
-
 def token_answer(
     access: str | None = None,
     *,
@@ -197,27 +189,13 @@ def contact_record(contact_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def config(settings: dict[str, Any] | None = None, phone_region: str = "NZ") -> NexoraConfig:
-    base: dict[str, Any] = {"connector": "salesforce", "settings": dict(settings or {})}
-    return NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                "acme": {
-                    "phone_region": phone_region,
-                    "integrations": {
-                        READ: dict(base),
-                        WRITE: {**base, "grant": "scoped-write", "write_scopes": ["notes:write"]},
-                    },
-                }
-            },
-        }
+    return one_connector_config(
+        "salesforce", {READ: (), WRITE: ("notes:write",)}, settings=settings, phone_region=phone_region
     )
 
 
 def registry(connector: type[SalesforceConnector] = SalesforceConnector) -> ConnectorRegistry:
-    reg = ConnectorRegistry(discover=False)
-    reg.register(connector, name="salesforce")
-    return reg
+    return registry_of(salesforce=connector)
 
 
 def runtime(
@@ -228,13 +206,7 @@ def runtime(
     connector: type[SalesforceConnector] = SalesforceConnector,
     settings: dict[str, Any] | None = None,
 ) -> NexoraConnect:
-    return NexoraConnect(
-        config(settings),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit or MemoryAuditSink(),
-        registry=registry(connector),
-        credential_store=creds,
-    )
+    return runtime_on(router, config(settings), registry(connector), creds, audit=audit or MemoryAuditSink())
 
 
 @contextmanager

@@ -8,12 +8,8 @@ document has no examples to copy; ``test_stripe_contract.py`` validates every fi
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,12 +17,16 @@ import respx
 from pydantic import SecretStr
 
 from connectors.billing.stripe import StripeConnector
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect
 from sdk.testing import MemoryCredentialSource, OperationCase, PaginationCase
+from tests.connectors.payloads import VendorPayloads
+from tests.mock_nexora import one_connector_config, registry_of, runtime_on, stored
 from vault import ApiKeyCredential
 
 BASE = "https://api.stripe.com"
-FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
+fixture = VendorPayloads("stripe")
+"""A fresh copy of ``fixtures/stripe/<name>.json`` (tests may change it)."""
+FIXTURES = fixture.directory
 TENANT = "acme"
 READ = "stripe"
 """Integration with a read-only grant."""
@@ -36,16 +36,6 @@ WRITE = "stripe-rw"
 CUSTOMER_ID = "cus_T3stAroha0001"
 INVOICE_ID = "in_T3stOpen000002"
 EMAIL = "aroha@example.test"
-
-
-@cache
-def _fixture_text(name: str) -> str:
-    return (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
-
-
-def fixture(name: str) -> Any:
-    """A fresh copy of a payload under ``fixtures/stripe`` (tests may change it)."""
-    return copy.deepcopy(json.loads(_fixture_text(name)))
 
 
 def credential(secret: str) -> ApiKeyCredential:
@@ -71,28 +61,13 @@ def list_page(url: str, items: Sequence[dict[str, Any]], has_more: bool = False)
 
 
 def config(phone_region: str = "NZ", settings: dict[str, Any] | None = None) -> NexoraConfig:
-    integration = {"connector": "stripe", "settings": settings or {}}
-    return NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {
-                    "phone_region": phone_region,
-                    "integrations": {
-                        READ: integration,
-                        WRITE: {**integration, "grant": "scoped-write", "write_scopes": ["invoices:write"]},
-                    },
-                }
-            },
-        }
+    return one_connector_config(
+        "stripe", {READ: (), WRITE: ("invoices:write",)}, settings=settings, phone_region=phone_region
     )
 
 
 def credentials(secret: str) -> MemoryCredentialSource:
-    source = MemoryCredentialSource()
-    for integration in (READ, WRITE):
-        source.put(TENANT, integration, credential(secret))
-    return source
+    return stored(credential(secret), READ, WRITE, tenant=TENANT)
 
 
 @asynccontextmanager
@@ -104,14 +79,9 @@ async def runtime(
     phone_region: str = "NZ",
     settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[NexoraConnect]:
-    registry = ConnectorRegistry(discover=False)
-    registry.register(StripeConnector)
-    async with NexoraConnect(
-        config(phone_region, settings),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit or MemoryAuditSink(),
-        registry=registry,
-        credential_store=source,
+    registry = registry_of(StripeConnector)
+    async with runtime_on(
+        router, config(phone_region, settings), registry, source, audit=audit or MemoryAuditSink()
     ) as nc:
         yield nc
 

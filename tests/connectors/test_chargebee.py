@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,11 +20,9 @@ from pydantic import ValidationError
 from connectors.billing.chargebee import ChargebeeConnector, ChargebeeSettings
 from sdk import (
     ConfigurationError,
-    ConnectorRegistry,
     InvalidArgumentsError,
     InvoiceStatus,
     Money,
-    NexoraConfig,
     NexoraConnect,
     NexoraError,
     SubscriptionStatus,
@@ -33,7 +30,8 @@ from sdk import (
     VendorNotFoundError,
     VendorPayloadError,
 )
-from sdk.testing import MemoryCredentialSource, make_canary
+from sdk.testing import make_canary
+from tests.connectors import chargebee_cases
 from tests.connectors.chargebee_cases import (
     BASE,
     CALLER_EMAIL,
@@ -47,6 +45,7 @@ from tests.connectors.chargebee_cases import (
     credential,
     fixture,
 )
+from tests.mock_nexora import call_once, vendor_router
 
 TENANT = "acme"
 INTEGRATION = "billing"
@@ -59,39 +58,17 @@ def secret() -> str:
 
 @pytest.fixture
 def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=BASE, assert_all_called=False, assert_all_mocked=True)
-
-
-def _runtime(router: respx.MockRouter, secret: str, settings: dict[str, Any]) -> NexoraConnect:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {"integrations": {INTEGRATION: {"connector": "chargebee", "settings": settings}}}
-            },
-        }
-    )
-    credentials = MemoryCredentialSource()
-    credentials.put(TENANT, INTEGRATION, credential(secret))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(ChargebeeConnector)
-    return NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    )
+    return vendor_router(BASE)
 
 
 @pytest.fixture
 async def nc(router: respx.MockRouter, secret: str) -> AsyncIterator[NexoraConnect]:
-    async with _runtime(router, secret, SETTINGS) as runtime:
+    async with chargebee_cases.runtime(router, credential(secret)) as runtime:
         yield runtime
 
 
 async def call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.call(INTEGRATION, operation, **arguments)
+    return await call_once(nc, INTEGRATION, operation, **arguments)
 
 
 def customers_page(entries: list[dict[str, Any]], next_offset: str | None = None) -> httpx.Response:
@@ -184,7 +161,9 @@ async def test_a_scan_that_stops_at_the_page_limit_without_a_match_says_so(
     stranger = fixture("customers")["list"][:1]
     offsets = iter(f'["{n}","x"]' for n in range(100))
     route = router.get(CUSTOMERS).mock(side_effect=lambda request: customers_page(stranger, next(offsets)))
-    async with _runtime(router, secret, {**SETTINGS, "customer_scan_pages": 2}) as runtime:
+    async with chargebee_cases.runtime(
+        router, credential(secret), {**SETTINGS, "customer_scan_pages": 2}
+    ) as runtime:
         with pytest.raises(VendorError, match="200 most recent customers") as caught:
             await call(runtime, "find_customers", email=CALLER_EMAIL)
     assert route.call_count == 2

@@ -23,7 +23,7 @@ import respx
 
 from connectors.billing.chargebee import ChargebeeConnector
 from sdk import NexoraConnect, VendorNotFoundError
-from sdk.testing import mock_runtime
+from tests.connectors import chargebee_cases
 from tests.connectors.chargebee_cases import (
     BASE,
     CALLER_EMAIL,
@@ -32,7 +32,6 @@ from tests.connectors.chargebee_cases import (
     CUSTOMER_ID,
     CUSTOMERS,
     INVOICES,
-    SETTINGS,
     SUBSCRIPTIONS,
     credential,
     fixture,
@@ -58,12 +57,8 @@ def spec() -> VendorSpec:
 
 
 def _runtime(router: respx.MockRouter) -> contextlib.AbstractAsyncContextManager[NexoraConnect]:
-    return mock_runtime(
-        ChargebeeConnector,
-        router,
-        credential("test_" + secrets.token_hex(16)),
-        settings=SETTINGS,
-        write_scopes=[],
+    return chargebee_cases.runtime(
+        router, credential("test_" + secrets.token_hex(16)), integration="chargebee"
     )
 
 

@@ -9,7 +9,6 @@ tool call alike; safe-but-odd ids must stay one segment under the customer.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,27 +17,20 @@ import pytest
 import respx
 
 from connectors.billing.chargebee import ChargebeeConnector
-from sdk import (
-    ConnectorRegistry,
-    InvalidArgumentsError,
-    NexoraConfig,
-    NexoraConnect,
-    VendorNotFoundError,
-)
-from sdk._tools import tool_name
-from sdk.testing import MemoryCredentialSource, make_canary
+from sdk import InvalidArgumentsError, NexoraConnect, VendorNotFoundError
+from sdk.testing import make_canary
+from tests.connectors import chargebee_cases
 from tests.connectors.chargebee_cases import (
     BASE,
     CUSTOMER,
     CUSTOMER_ID,
     INVOICES,
-    SETTINGS,
     SUBSCRIPTIONS,
     credential,
     fixture,
 )
+from tests.mock_nexora import call_once, invoke_once, vendor_router
 
-TENANT = "acme"
 INTEGRATION = "billing"
 HOST = httpx.URL(BASE).host
 
@@ -73,7 +65,7 @@ ENDPOINTS = {
 def router() -> respx.MockRouter:
     # No base URL: the catch-all sees a request to any host or path, not only the site's.
     # The escaped path of the regression answers like Chargebee would: with every invoice.
-    router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
+    router = vendor_router()
     router.get(f"{BASE}/api/v1/invoices").respond(200, json=fixture("invoices"))
     return router
 
@@ -85,35 +77,16 @@ def catch_all(router: respx.MockRouter) -> respx.Route:
 
 @pytest.fixture
 async def nc(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {"integrations": {INTEGRATION: {"connector": "chargebee", "settings": SETTINGS}}}
-            },
-        }
-    )
-    credentials = MemoryCredentialSource()
-    credentials.put(TENANT, INTEGRATION, credential(make_canary("key")))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(ChargebeeConnector)
-    async with NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
+    async with chargebee_cases.runtime(router, credential(make_canary("key"))) as runtime:
         yield runtime
 
 
 async def call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.call(INTEGRATION, operation, **arguments)
+    return await call_once(nc, INTEGRATION, operation, **arguments)
 
 
 async def invoke(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.invoke(tool_name(INTEGRATION, operation), arguments)
+    return await invoke_once(nc, INTEGRATION, operation, **arguments)
 
 
 def sent_paths(router: respx.MockRouter) -> list[str]:
@@ -189,8 +162,11 @@ async def test_next_offset_travels_as_a_query_value_and_never_moves_the_path(
 ) -> None:
     hostile_offset = "https://evil.example/api/v1/invoices?x=../../invoices"
     first = fixture("subscriptions") | {"next_offset": hostile_offset}
+    second = fixture("subscriptions")
+    for entry in second["list"]:
+        entry["subscription"]["id"] += "_next"  # the next page holds other subscriptions
     route = router.get(SUBSCRIPTIONS).mock(
-        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=fixture("subscriptions"))]
+        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=second)]
     )
     catch_all(router)
     found = await call(nc, "list_subscriptions", customer_id=CUSTOMER_ID, limit=4)

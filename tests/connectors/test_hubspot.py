@@ -27,16 +27,14 @@ from sdk import (
     NexoraConnect,
     Note,
     ReauthorizationRequiredError,
-    RetryPolicy,
     ScopeDeniedError,
     VendorAuthError,
     VendorNotFoundError,
     VendorPayloadError,
     VendorRateLimitError,
     VendorServerError,
-    default_registry,
-    endpoints,
 )
+from sdk.authoring import RetryPolicy, default_registry, endpoints
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hs
 from tests.connectors.path_id_attacks import PATH_ID_ATTACKS, catch_all_router, echoes
@@ -56,11 +54,6 @@ CONTACT_51 = Contact(
 
 
 @pytest.fixture
-def canary_key() -> str:
-    return make_canary("secret")
-
-
-@pytest.fixture
 def credentials(canary_key: str) -> MemoryCredentialSource:
     return hs.credentials(canary_key)
 
@@ -70,11 +63,6 @@ def router() -> Iterator[respx.MockRouter]:
     mock = respx.MockRouter(base_url=hs.BASE, assert_all_called=True, assert_all_mocked=True)
     yield mock
     mock.assert_all_called()
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
 
 
 @pytest.fixture

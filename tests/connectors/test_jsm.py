@@ -21,9 +21,7 @@ from pydantic import ValidationError
 from connectors.ticketing.jsm import JSMConnector, JSMSettings
 from sdk import (
     ConfigurationError,
-    ConnectorRegistry,
     InvalidArgumentsError,
-    NexoraConfig,
     NexoraConnect,
     Ticket,
     TicketComment,
@@ -34,7 +32,8 @@ from sdk import (
     VendorPayloadError,
     VendorRateLimitError,
 )
-from sdk.testing import MemoryCredentialSource, make_canary
+from sdk.testing import make_canary
+from tests.connectors import jsm_cases
 from tests.connectors.jsm_cases import (
     AGENT_EMAIL,
     BASE,
@@ -51,6 +50,7 @@ from tests.connectors.jsm_cases import (
     credential,
     fixture,
 )
+from tests.mock_nexora import call_once, vendor_router
 
 TENANT = "acme"
 INTEGRATION = "jsm"
@@ -64,51 +64,17 @@ def secret() -> str:
 
 @pytest.fixture
 def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=BASE, assert_all_called=False, assert_all_mocked=True)
-
-
-def _config(settings: dict[str, Any]) -> NexoraConfig:
-    return NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {
-                    "integrations": {
-                        INTEGRATION: {
-                            "connector": "jsm",
-                            "settings": settings,
-                            "grant": "scoped-write",
-                            "write_scopes": ["tickets:write", "comments:write"],
-                        }
-                    }
-                }
-            },
-        }
-    )
-
-
-async def _runtime(router: respx.MockRouter, secret: str, settings: dict[str, Any]) -> NexoraConnect:
-    credentials = MemoryCredentialSource()
-    credentials.put(TENANT, INTEGRATION, credential(secret))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(JSMConnector)
-    return NexoraConnect(
-        _config(settings),
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    )
+    return vendor_router(BASE)
 
 
 @pytest.fixture
 async def nc(router: respx.MockRouter, secret: str) -> AsyncIterator[NexoraConnect]:
-    async with await _runtime(router, secret, SETTINGS) as runtime:
+    async with jsm_cases.runtime(router, credential(secret)) as runtime:
         yield runtime
 
 
 async def call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.call(INTEGRATION, operation, **arguments)
+    return await call_once(nc, INTEGRATION, operation, **arguments)
 
 
 def error(status: int, body: Any = None, **headers: str) -> httpx.Response:
@@ -300,8 +266,11 @@ async def test_comments_are_paged_by_offset(nc: NexoraConnect, router: respx.Moc
     router.get(REQUEST).respond(200, json=fixture("request"))
     first = fixture("comments")
     first["isLastPage"] = False
+    second = fixture("comments")
+    for n, comment in enumerate(second["values"]):
+        comment["id"] = f"9{n}{comment['id']}"  # the next page holds other comments
     comments = router.get(COMMENTS).mock(
-        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=fixture("comments"))]
+        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=second)]
     )
     ticket = await call(nc, "get_ticket", ticket_id=TICKET_ID)
     assert [c.request.url.params["start"] for c in comments.calls] == ["0", "2"]
@@ -390,7 +359,7 @@ async def test_create_ticket_without_a_request_type_is_a_configuration_error(
     router: respx.MockRouter, secret: str
 ) -> None:
     settings = {key: value for key, value in SETTINGS.items() if key != "request_type_id"}
-    async with await _runtime(router, secret, settings) as runtime:
+    async with jsm_cases.runtime(router, credential(secret), settings) as runtime:
         with pytest.raises(ConfigurationError, match="request_type_id"):
             await call(runtime, "create_ticket", subject="x", body="y", email=CALLER_EMAIL)
     assert not router.calls

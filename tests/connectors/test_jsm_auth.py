@@ -8,28 +8,21 @@ The Prism runs in ``tests/vendor_mocks`` drive every operation with both schemes
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
 import respx
 from pydantic import SecretStr, ValidationError
 
 from connectors.ticketing.jsm import JSMConnector, JSMSettings
-from sdk import (
-    ConnectorRegistry,
-    MalformedCredentialError,
-    NexoraConfig,
-    NexoraConnect,
-    VendorNotFoundError,
-    VendorPayloadError,
-)
-from sdk.testing import MemoryCredentialSource, make_canary
+from sdk import MalformedCredentialError, NexoraConnect, VendorNotFoundError, VendorPayloadError
+from sdk.testing import make_canary
+from tests.connectors import jsm_cases
 from tests.connectors.jsm_cases import CALLER_EMAIL, SETTINGS, TICKET_ID, fixture
-from vault import Credential, OAuth2ClientCredential
+from tests.mock_nexora import call_once
+from vault import OAuth2ClientCredential
 
 TENANT = "acme"
 INTEGRATION = "jsm"
@@ -43,41 +36,8 @@ def _client_credential(secret: str) -> OAuth2ClientCredential:
     return OAuth2ClientCredential(type="oauth2_client", client_id="jsm-app", client_secret=SecretStr(secret))
 
 
-async def _runtime(
-    router: respx.MockRouter, credential: Credential, settings: dict[str, Any]
-) -> NexoraConnect:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {
-                    "integrations": {
-                        INTEGRATION: {
-                            "connector": "jsm",
-                            "settings": settings,
-                            "grant": "scoped-write",
-                            "write_scopes": ["tickets:write", "comments:write"],
-                        }
-                    }
-                }
-            },
-        }
-    )
-    credentials = MemoryCredentialSource()
-    credentials.put(TENANT, INTEGRATION, credential)
-    registry = ConnectorRegistry(discover=False)
-    registry.register(JSMConnector)
-    return NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    )
-
-
 async def _call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.call(INTEGRATION, operation, **arguments)
+    return await call_once(nc, INTEGRATION, operation, **arguments)
 
 
 @pytest.fixture
@@ -92,7 +52,7 @@ def secret() -> str:
 
 @pytest.fixture
 async def oauth_nc(gateway: respx.MockRouter, secret: str) -> AsyncIterator[NexoraConnect]:
-    async with await _runtime(gateway, _client_credential(secret), OAUTH_SETTINGS) as runtime:
+    async with jsm_cases.runtime(gateway, _client_credential(secret), OAUTH_SETTINGS) as runtime:
         yield runtime
 
 
@@ -161,7 +121,7 @@ async def test_oauth_without_a_cloud_id_fails_before_any_token_or_request_is_sen
     site = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
     with respx.mock(assert_all_called=False) as auth:
         token = auth.post(TOKEN_URL).respond(200, json={"access_token": "x", "expires_in": 3600})
-        async with await _runtime(site, _client_credential(secret), dict(SETTINGS)) as nc:
+        async with jsm_cases.runtime(site, _client_credential(secret), dict(SETTINGS)) as nc:
             with pytest.raises(MalformedCredentialError, match="token"):
                 await _call(nc, "add_comment", ticket_id=TICKET_ID, body="x")
     assert not token.called

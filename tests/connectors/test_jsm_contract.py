@@ -32,9 +32,8 @@ import httpx
 import pytest
 import respx
 
-from connectors.ticketing.jsm import JSMConnector
 from sdk import NexoraConnect
-from sdk.testing import mock_runtime
+from tests.connectors import jsm_cases
 from tests.connectors.jsm_cases import (
     BASE,
     CALLER_EMAIL,
@@ -44,7 +43,6 @@ from tests.connectors.jsm_cases import (
     REQUESTS,
     SEARCH,
     SERVICE_DESK,
-    SETTINGS,
     TICKET_ID,
     credential,
     fixture,
@@ -100,13 +98,7 @@ def platform() -> VendorSpec:
 
 
 def _runtime(router: respx.MockRouter) -> contextlib.AbstractAsyncContextManager[NexoraConnect]:
-    return mock_runtime(
-        JSMConnector,
-        router,
-        credential("api-token-" + secrets.token_hex(16)),
-        settings=SETTINGS,
-        write_scopes=["tickets:write", "comments:write"],
-    )
+    return jsm_cases.runtime(router, credential("api-token-" + secrets.token_hex(16)))
 
 
 async def _call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:

@@ -33,8 +33,8 @@ from sdk import (
     VendorNotFoundError,
     VendorPayloadError,
     VendorRateLimitError,
-    endpoints,
 )
+from sdk.authoring import endpoints
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import salesforce_cases as sf
 from tests.connectors.path_id_attacks import PATH_ID_ATTACKS, echoes
@@ -80,11 +80,6 @@ def credentials() -> MemoryCredentialSource:
     for integration in (sf.READ, sf.WRITE):
         source.put("acme", integration, sf.jwt_credential())
     return source
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
 
 
 async def call(nc: NexoraConnect, integration: str, operation_name: str, **arguments: Any) -> Any:
@@ -690,7 +685,8 @@ async def test_a_custom_domain_is_allowed_only_when_listed(
 async def test_bad_settings_are_configuration_errors(
     router: respx.MockRouter, credentials: MemoryCredentialSource, settings: dict[str, Any]
 ) -> None:
-    async with sf.runtime(router, credentials, settings=settings) as nc:
-        with pytest.raises(ConfigurationError, match="settings"):
-            await call(nc, sf.READ, "find_contacts", email=sf.CALLER_EMAIL)
+    # Settings are validated when the configuration loads: building the runtime fails already.
+    with pytest.raises(ConfigurationError, match="settings"):
+        async with sf.runtime(router, credentials, settings=settings):
+            pass
     assert not router.calls

@@ -21,7 +21,7 @@ import respx
 from connectors.crm.salesforce import SalesforceConnector
 from sdk import MemoryAuditSink
 from sdk.testing import MemoryCredentialSource, connector_test_class, make_canary
-from sdk.testing._kit import _Run
+from sdk.testing._harness import ScenarioRun as _Run
 from tests.connectors import salesforce_cases as sf
 
 

@@ -21,8 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.crm.salesforce import _parse, _query
-from sdk import InvalidArgumentsError, VendorPayloadError, normalise_phone
+from sdk import InvalidArgumentsError, VendorPayloadError
 from sdk._querylang import soql
+from sdk.authoring import normalise_phone
 from tests.connectors import salesforce_cases as sf
 from tests.querylang.hostile import hostile_text, refused
 

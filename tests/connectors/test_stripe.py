@@ -44,6 +44,7 @@ from sdk import (
 from sdk.testing import MemoryCredentialSource
 from tests.connectors import stripe_cases as sc
 from tests.connectors.path_id_attacks import PATH_ID_ATTACKS, catch_all_router, echoes
+from tests.mock_nexora import vendor_router
 from tests.sdk.fakes import make_secret
 
 SEARCH = "/v1/customers/search"
@@ -70,12 +71,7 @@ def keys(secret: str) -> MemoryCredentialSource:
 
 @pytest.fixture
 def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=sc.BASE, assert_all_called=False, assert_all_mocked=True)
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
+    return vendor_router(sc.BASE)
 
 
 @pytest.fixture

@@ -24,10 +24,8 @@ from pydantic import SecretStr, ValidationError
 
 from connectors.ticketing.zendesk import ZendeskConnector, ZendeskSettings
 from sdk import (
-    ConnectorRegistry,
     InvalidArgumentsError,
     MemoryAuditSink,
-    NexoraConfig,
     NexoraConnect,
     ScopeDeniedError,
     Ticket,
@@ -58,6 +56,7 @@ from tests.connectors.zendesk_cases import (
     credential,
     fixture,
 )
+from tests.mock_nexora import one_connector_config, registry_of, runtime_on, stored, vendor_router
 from vault import BasicCredential
 
 TENANT = "acme"
@@ -73,53 +72,21 @@ def secret() -> str:
 
 @pytest.fixture
 def credentials(secret: str) -> MemoryCredentialSource:
-    source = MemoryCredentialSource()
-    for integration in (READ, WRITE):
-        source.put(TENANT, integration, credential(secret))
-    return source
+    return stored(credential(secret), READ, WRITE, tenant=TENANT)
 
 
 @pytest.fixture
 def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=BASE, assert_all_called=False, assert_all_mocked=True)
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
+    return vendor_router(BASE)
 
 
 @pytest.fixture
 async def nc(
     router: respx.MockRouter, credentials: MemoryCredentialSource, audit: MemoryAuditSink
 ) -> AsyncIterator[NexoraConnect]:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {
-                    "integrations": {
-                        READ: {"connector": "zendesk", "settings": SETTINGS},
-                        WRITE: {
-                            "connector": "zendesk",
-                            "settings": SETTINGS,
-                            "grant": "scoped-write",
-                            "write_scopes": ["tickets:write", "comments:write"],
-                        },
-                    }
-                }
-            },
-        }
-    )
-    registry = ConnectorRegistry(discover=False)
-    registry.register(ZendeskConnector)
-    async with NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit,
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
+    grants = {READ: (), WRITE: ("tickets:write", "comments:write")}
+    config = one_connector_config("zendesk", grants, tenant=TENANT, settings=SETTINGS)
+    async with runtime_on(router, config, registry_of(ZendeskConnector), credentials, audit=audit) as runtime:
         yield runtime
 
 
@@ -306,14 +273,16 @@ async def test_list_tickets_tolerates_unknown_fields_and_values(
 
 
 @pytest.mark.parametrize("missing", [None, "", True, {"id": 1}])
-async def test_ticket_without_an_id_is_a_payload_error(
+async def test_a_ticket_without_an_id_is_skipped_and_the_rest_are_read(
     nc: NexoraConnect, router: respx.MockRouter, missing: Any
 ) -> None:
+    """Tolerant reading (issue 12): one malformed record never fails the list."""
     body = fixture("search_tickets")
     body["results"][0]["id"] = missing
+    readable = len(body["results"]) - 1  # the fixture holds more than one ticket
     router.get(SEARCH).respond(200, json=body)
-    with pytest.raises(VendorPayloadError):
-        await call(nc, READ, "list_tickets", email=CALLER_EMAIL)
+    tickets = await call(nc, READ, "list_tickets", email=CALLER_EMAIL)
+    assert len(tickets) == readable
 
 
 @pytest.mark.parametrize(

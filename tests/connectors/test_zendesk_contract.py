@@ -23,9 +23,8 @@ import httpx
 import pytest
 import respx
 
-from connectors.ticketing.zendesk import ZendeskConnector
 from sdk import NexoraConnect
-from sdk.testing import mock_runtime
+from tests.connectors import zendesk_cases
 from tests.connectors.zendesk_cases import (
     BASE,
     CALLER_EMAIL,
@@ -33,7 +32,6 @@ from tests.connectors.zendesk_cases import (
     COMMENTS,
     ME,
     SEARCH,
-    SETTINGS,
     TICKET,
     TICKET_ID,
     TICKETS,
@@ -78,13 +76,7 @@ def router() -> respx.MockRouter:
 
 
 def _runtime(router: respx.MockRouter) -> contextlib.AbstractAsyncContextManager[NexoraConnect]:
-    return mock_runtime(
-        ZendeskConnector,
-        router,
-        credential("api-token-" + secrets.token_hex(16)),
-        settings=SETTINGS,
-        write_scopes=["tickets:write", "comments:write"],
-    )
+    return zendesk_cases.runtime(router, credential("api-token-" + secrets.token_hex(16)))
 
 
 @pytest.fixture

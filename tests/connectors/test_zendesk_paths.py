@@ -10,7 +10,6 @@ cannot move a request to another host or path.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,22 +19,22 @@ import respx
 
 from connectors.ticketing.zendesk import ZendeskConnector
 from connectors.ticketing.zendesk import _connector as zendesk_module
-from sdk import ConnectorRegistry, InvalidArgumentsError, NexoraConfig, NexoraConnect
-from sdk._tools import tool_name
-from sdk.testing import MemoryCredentialSource, make_canary
+from sdk import InvalidArgumentsError, NexoraConnect
+from sdk.testing import make_canary
+from tests.connectors import zendesk_cases
+from tests.connectors.path_id_attacks import sent
 from tests.connectors.zendesk_cases import (
     BASE,
     CALLER_EMAIL,
     COMMENTS,
     SEARCH,
-    SETTINGS,
     TICKET,
     TICKET_ID,
     credential,
     fixture,
 )
+from tests.mock_nexora import call_once, invoke_once
 
-TENANT = "acme"
 WRITE = "zendesk-rw"
 HOST = httpx.URL(BASE).host
 EVIL = "https://evil.example"
@@ -70,64 +69,23 @@ ENDPOINTS = {
 }
 
 
-@pytest.fixture
-def router() -> respx.MockRouter:
-    # No base URL: a catch-all added last sees a request to any host or path.
-    return respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-
-
 def catch_all(router: respx.MockRouter) -> respx.Route:
     return router.route().respond(200, json={"results": [], "comments": [], "users": []})
 
 
 @pytest.fixture
 async def nc(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
-    config = NexoraConfig.parse(
-        {
-            "vault": {"address": "http://127.0.0.1:9"},
-            "tenants": {
-                TENANT: {
-                    "integrations": {
-                        WRITE: {
-                            "connector": "zendesk",
-                            "settings": SETTINGS,
-                            "grant": "scoped-write",
-                            "write_scopes": ["tickets:write", "comments:write"],
-                        }
-                    }
-                }
-            },
-        }
-    )
-    credentials = MemoryCredentialSource()
-    credentials.put(TENANT, WRITE, credential(make_canary("token")))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(ZendeskConnector)
-    async with NexoraConnect(
-        config,
-        transport=httpx.MockTransport(router.async_handler),
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
+    # The shared router has no base URL: a catch-all added last sees a request to any host or path.
+    async with zendesk_cases.runtime(router, credential(make_canary("token")), integration=WRITE) as runtime:
         yield runtime
 
 
 async def call(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.call(WRITE, operation, **arguments)
+    return await call_once(nc, WRITE, operation, **arguments)
 
 
 async def invoke(nc: NexoraConnect, operation: str, **arguments: Any) -> Any:
-    async with nc.conversation(tenant=TENANT, conversation_id="call-" + secrets.token_hex(4)) as conv:
-        return await conv.invoke(tool_name(WRITE, operation), arguments)
-
-
-def sent(router: respx.MockRouter) -> list[tuple[str, str, str]]:
-    """(method, host, encoded path) of every request that reached the transport."""
-    return [
-        (c.request.method, c.request.url.host, c.request.url.raw_path.decode("ascii").partition("?")[0])
-        for c in router.calls
-    ]
+    return await invoke_once(nc, WRITE, operation, **arguments)
 
 
 def test_every_operation_and_verify_declare_exactly_their_endpoints() -> None:

@@ -6,19 +6,19 @@ Fixtures under ``fixtures/zendesk/`` are shaped like the responses in Zendesk's 
 
 from __future__ import annotations
 
-import copy
-import json
-from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import respx
 from pydantic import SecretStr
 
-from sdk.testing import OperationCase, PaginationCase
-from vault import BasicCredential
+from connectors.ticketing.zendesk import ZendeskConnector
+from sdk import NexoraConnect
+from sdk.testing import OperationCase, PaginationCase, mock_runtime
+from tests.connectors.payloads import VendorPayloads
+from vault import BasicCredential, Credential
 
 SUBDOMAIN = "acme-test"
 BASE = f"https://{SUBDOMAIN}.zendesk.com"
@@ -35,22 +35,34 @@ TICKET = f"{TICKETS}/{TICKET_ID}"
 COMMENTS = f"{TICKET}/comments"
 ME = f"{BASE}/api/v2/users/me"
 
-_FIXTURES = Path(__file__).parent / "fixtures" / "zendesk"
+WRITES = ("tickets:write", "comments:write")
+"""The write scopes of the integration :func:`runtime` builds."""
 
-
-@cache
-def _load(name: str) -> Any:
-    return json.loads((_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def fixture(name: str) -> Any:
-    """A fresh copy of ``fixtures/zendesk/<name>.json`` (tests may change it)."""
-    return copy.deepcopy(_load(name))
+fixture = VendorPayloads("zendesk")
+"""A fresh copy of ``fixtures/zendesk/<name>.json`` (tests may change it)."""
 
 
 def credential(secret: str) -> BasicCredential:
     """The Vault credential a tenant stores: agent email (no '/token' suffix) and API token."""
     return BasicCredential(type="basic", username=AGENT_EMAIL, password=SecretStr(secret))
+
+
+def runtime(
+    router: respx.MockRouter,
+    vault_credential: Credential,
+    settings: Mapping[str, Any] = SETTINGS,
+    *,
+    integration: str = "zendesk",
+) -> AbstractAsyncContextManager[NexoraConnect]:
+    """Tenant ``acme`` with one integration (``zendesk`` unless named) granted ticket and comment writes."""
+    return mock_runtime(
+        ZendeskConnector,
+        router,
+        vault_credential,
+        settings=settings,
+        integration=integration,
+        write_scopes=WRITES,
+    )
 
 
 # --- routes, each answering a fixture with the canary planted in a personal field ------------------

@@ -13,7 +13,7 @@ import respx
 import yaml
 from werkzeug.datastructures import ImmutableMultiDict
 
-from tests.contracts._openapi_core_glue import _deep_object_loads, build_openapi
+from sdk.testing._contract_glue import _deep_object_loads, build_openapi
 from tests.contracts.openapi_contract import (
     SPEC_NAMES,
     ContractRecorder,

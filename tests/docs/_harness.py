@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import code
+import concurrent.futures
 import contextlib
 import inspect
 import os
 import secrets
 import subprocess
 import sys
+import threading
 import tomllib
-from collections.abc import Iterator
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +88,103 @@ async def run_python(block: Block, workspace: Workspace) -> None:
     result = eval(code, workspace.namespace)  # noqa: S307 - the repository's own documentation
     if inspect.iscoroutine(result):
         await result
+
+
+class PastedRepl(code.InteractiveConsole):
+    """``python -m asyncio`` with the page's Python blocks pasted into it, line by line.
+
+    What the asyncio REPL does (``asyncio/__main__.py``): an event loop of its own runs in the
+    main thread while the console reads lines in another; each complete statement is compiled
+    in ``single`` mode with ``PyCF_ALLOW_TOP_LEVEL_AWAIT`` and, when it is a coroutine, run as a
+    task on that loop. Pasting feeds the lines one at a time, so a blank line ends an indented
+    block and a statement right after one is a syntax error, as in the real REPL of Python
+    3.11 and 3.12. The first error stops the paste and is kept for the test to report.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__({"__name__": "__main__", "asyncio": asyncio}, filename="<stdin>")
+        self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        self.loop = loop
+        self.error: BaseException | None = None
+
+    def runcode(self, code: types.CodeType) -> None:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def callback() -> None:
+            try:
+                result = types.FunctionType(code, self.locals)()
+            except BaseException as exc:  # noqa: BLE001 - handed to the console thread, as the REPL does
+                future.set_exception(exc)
+                return
+            if not inspect.iscoroutine(result):
+                future.set_result(result)
+                return
+            task = self.loop.create_task(result)
+
+            def settle(done: asyncio.Task[Any]) -> None:
+                error = done.exception()
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(done.result())
+
+            task.add_done_callback(settle)
+
+        self.loop.call_soon_threadsafe(callback)
+        try:
+            future.result()
+        except BaseException as exc:  # noqa: BLE001 - the REPL prints it; the test reports it
+            self.error = exc
+
+    def showsyntaxerror(self, filename: str | None = None, **kwargs: Any) -> None:
+        self.error = sys.exc_info()[1]
+
+    def showtraceback(self) -> None:
+        self.error = sys.exc_info()[1]
+
+    def paste(self, block: Block) -> None:
+        """Type the block in as a paste would; raise AssertionError naming the failing line."""
+        more = False
+        for number, line in enumerate([*block.code.splitlines(), ""], start=block.line):
+            more = self.push(line)
+            if self.error is not None:
+                error, self.error = self.error, None
+                raise AssertionError(
+                    f"docs/{block.page}:{number}: pasted into `python -m asyncio`, this line fails: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+        assert not more, f"{block.where}: the block ends inside an unfinished statement"
+
+
+def in_asyncio_repl(session: Callable[[PastedRepl], None]) -> None:
+    """Run ``session`` (pastes and shell steps) as the asyncio REPL would: a fresh loop, a console thread."""
+    loop = asyncio.new_event_loop()
+    console = PastedRepl(loop)
+    failure: list[BaseException] = []
+
+    def interact() -> None:
+        try:
+            session(console)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(exc)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+
+    thread = threading.Thread(target=interact, name="docs-asyncio-repl", daemon=True)
+    thread.start()
+    try:
+        loop.run_forever()
+        thread.join()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+    if failure:
+        raise failure[0]
 
 
 def run_shell(block: Block, workspace: Workspace) -> subprocess.CompletedProcess[str]:

@@ -4,11 +4,18 @@ Blocks marked ``<!-- docs: run -->`` are executed in page order in one workspace
 Python blocks in one shared namespace (top-level ``await`` allowed), shell blocks with
 ``bash -euo pipefail``. A ``<!-- docs: output -->`` block right after a run block is what that
 block prints (``...`` matches anything; see ``tests/docs/README.md``).
+
+Each page runs twice: once as above, under the test's own event loop, and once pasted line by
+line into an emulated ``python -m asyncio`` (a fresh loop, statements compiled one at a time in
+``single`` mode), where a blank line inside an indented block, or a statement right after one,
+fails just as it would for a reader pasting the example.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import io
 import os
 import re
@@ -106,6 +113,74 @@ async def _run_blocks(found: Page, workspace: _harness.Workspace) -> None:
         else:
             printed = _harness.run_shell(block, workspace).stdout
         previous = block
+
+
+@pytest.mark.parametrize("found", _cases())
+def test_page_examples_paste_into_the_asyncio_repl(
+    found: Page, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = _harness.Workspace(cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    harness = _harness_of(found)
+    with contextlib.ExitStack() as stack:
+        if harness == "openbao":
+            stack.enter_context(_harness.openbao(request.getfixturevalue("openbao"), workspace))
+        elif harness == "sandboxes":
+            stack.enter_context(_harness.sandboxes(request.getfixturevalue("openbao"), workspace, found))
+        for name, value in workspace.env.items():
+            monkeypatch.setenv(name, value)
+
+        def session(console: _harness.PastedRepl) -> None:
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):  # the REPL echoes expression values
+                    for block in found.blocks:
+                        if block.marker != "run":
+                            continue
+                        if block.lang == "python":
+                            console.paste(block)
+                        else:
+                            _harness.run_shell(block, workspace)
+            finally:
+                for value in list(console.locals.values()):
+                    if isinstance(value, NexoraConnect):
+                        asyncio.run_coroutine_threadsafe(value.aclose(), console.loop).result(timeout=30)
+
+        _harness.in_asyncio_repl(session)
+    assert os.getcwd() == str(tmp_path)
+
+
+def _paste(block: Block, console: _harness.PastedRepl) -> None:
+    console.paste(block)
+
+
+def test_the_pasted_repl_fails_where_the_real_one_does(tmp_path: Path) -> None:
+    """The emulation is strict where ``python -m asyncio`` is, and runs what it runs."""
+
+    def block(code: str) -> Block:
+        return Block(page="x.md", line=10, lang="python", code=code, marker="run")
+
+    ran: dict[str, Any] = {}
+
+    def good(console: _harness.PastedRepl) -> None:
+        console.paste(
+            block(
+                "import asyncio\nasync def f():\n    await asyncio.sleep(0)\n    return 7\n\nx = await f()\n"
+            )
+        )
+        ran.update(x=console.locals["x"], loop=console.locals.get("loop"))
+
+    _harness.in_asyncio_repl(good)
+    assert ran["x"] == 7
+    blank_inside = "async def f():\n    a = 1\n\n    return a\n"
+    right_after = "for i in range(2):\n    pass\nprint(i)\n"
+    raised = "await asyncio.sleep(0)\nraise LookupError('boom')\n"
+    for code, line, kind in (
+        (blank_inside, 13, "IndentationError"),
+        (right_after, 12, "SyntaxError"),
+        (raised, 11, "LookupError"),
+    ):
+        with pytest.raises(AssertionError, match=rf"docs/x.md:{line}: .* {kind}"):
+            _harness.in_asyncio_repl(functools.partial(_paste, block(code)))
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,16 @@ import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import respx
 
 from connectors.billing.stripe import StripeConnector
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.ticketing.zendesk import ZendeskConnector
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases, stripe_cases, zendesk_cases
+from tests.mock_nexora import registry_of, runtime_on
 
 DEFAULT = "tenant-default-9"
 """No redaction settings at all: the defaults under test."""
@@ -81,11 +81,6 @@ def comments_page(*comments: tuple[str, bool]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-
-
-@pytest.fixture
 async def nc(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
     key = make_canary("policy-key")
     source = MemoryCredentialSource()
@@ -93,14 +88,6 @@ async def nc(router: respx.MockRouter) -> AsyncIterator[NexoraConnect]:
         source.put(tenant, "crm", hubspot_cases.credential(key))
         source.put(tenant, "desk", zendesk_cases.credential(key))
         source.put(tenant, "billing", stripe_cases.credential(key))
-    registry = ConnectorRegistry(discover=False)
-    for connector in (HubSpotConnector, ZendeskConnector, StripeConnector):
-        registry.register(connector)
-    async with NexoraConnect(
-        policy_config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=MemoryAuditSink(),
-        registry=registry,
-        credential_store=source,
-    ) as runtime:
+    registry = registry_of(HubSpotConnector, ZendeskConnector, StripeConnector)
+    async with runtime_on(router, policy_config(), registry, source, audit=MemoryAuditSink()) as runtime:
         yield runtime

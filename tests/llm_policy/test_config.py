@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from sdk import ConfigurationError, NexoraConfig
-from sdk._llm_view import LLMPolicy
+from sdk._call import LLMPolicy
 from sdk._models import Contact, Money, Ticket
 from tests.llm_policy.conftest import FIELD_RULES, policy_config
 

@@ -8,7 +8,7 @@ from typing import Any
 import respx
 
 from sdk import NexoraConnect
-from sdk._llm_view import COMMENTS_SHOWN, INTERNAL_WITHHELD
+from sdk._call import COMMENTS_SHOWN, INTERNAL_WITHHELD
 from sdk.testing import make_canary
 from tests.llm_policy.conftest import DEFAULT, FIELDS, KEEP, MASK, comments_page
 from tests.runtime.support import CALLER_PHONE, CARD, Vendors

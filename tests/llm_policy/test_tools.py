@@ -15,8 +15,7 @@ import pytest
 import respx
 
 from sdk import Conversation, NexoraConnect
-from sdk._llm_view import INTERNAL_WITHHELD
-from sdk._tools import ToolResult
+from sdk._call import INTERNAL_WITHHELD, ToolResult
 from sdk.testing import OperationCase, make_canary
 from tests.connectors import hubspot_cases, zendesk_cases
 from tests.llm_policy.conftest import DEFAULT, FIELDS, KEEP, MASK, comments_page

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sdk._llm_view import INTERNAL_WITHHELD, LLMPolicy, llm_field_view, llm_text, llm_view
+from sdk._call import INTERNAL_WITHHELD, LLMPolicy, llm_field_view, llm_text, llm_view
 from sdk._models import (
     BillingCustomer,
     Contact,

@@ -22,9 +22,11 @@ from connectors.billing.stripe import StripeConnector
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.ticketing.jsm import JSMConnector
 from connectors.ticketing.zendesk import ZendeskConnector
-from sdk import AuditSink, Connector, ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import AuditSink, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk.authoring import Connector, ConnectorRegistry
 from sdk.testing import MemoryCredentialSource, OperationCase, make_canary
 from tests.connectors import chargebee_cases, hubspot_cases, jsm_cases, stripe_cases, zendesk_cases
+from tests.mock_nexora import registry_of, runtime_on
 from vault import Credential
 
 TENANT = "acme"
@@ -90,12 +92,7 @@ def config(target: Target, *, write_scopes: Sequence[str] | None = None) -> Nexo
 
 def registry(*replacements: type[Connector]) -> ConnectorRegistry:
     """The shipped connectors; a ``replacement`` takes the place of the one with its name."""
-    reg = ConnectorRegistry(discover=False)
-    for target in TARGETS:
-        reg.register(target.connector)
-    for connector in replacements:
-        reg.register(connector, name=connector.name)
-    return reg
+    return registry_of(*(target.connector for target in TARGETS), **{c.name: c for c in replacements})
 
 
 @contextlib.asynccontextmanager
@@ -115,12 +112,12 @@ async def runtime(
     if credentials is None:
         credentials = MemoryCredentialSource()
         credentials.put(TENANT, INTEGRATION, target.credential(SECRET))
-    async with NexoraConnect(
+    async with runtime_on(
+        router,
         config(target, write_scopes=write_scopes),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit or MemoryAuditSink(),
-        registry=registry(*([connector] if connector is not None else [])),
-        credential_store=credentials,
+        registry(*([connector] if connector is not None else [])),
+        credentials,
+        audit=audit or MemoryAuditSink(),
     ) as nc:
         yield nc
 

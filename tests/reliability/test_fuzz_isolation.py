@@ -40,8 +40,6 @@ from pydantic import SecretStr
 from connectors.crm.hubspot import HubSpotConnector
 from sdk import (
     AuditDecision,
-    ConnectorRegistry,
-    CRMConnector,
     InvalidIdentifierError,
     MemoryAuditSink,
     NexoraConfig,
@@ -49,10 +47,11 @@ from sdk import (
     ScopeDeniedError,
     UnknownIntegrationError,
     UnknownTenantError,
-    operation,
 )
+from sdk.authoring import ConnectorRegistry, CRMConnector, operation
 from sdk.testing import MemoryCredentialSource
 from tests.connectors import hubspot_cases
+from tests.mock_nexora import runtime_on
 from tests.reliability._support import INTEGRATION, TARGETS, TENANT, Target, runtime
 from vault import ApiKeyCredential, CredentialLease
 
@@ -178,13 +177,7 @@ async def test_ids_never_cross_a_tenant_line(world: World, data: st.DataObject) 
     shared = sorted(set(world.tenants[tenants[0]]) & set(world.tenants[tenants[1]]))[0]
     calls = [(tenants[0], "call-1", shared), (tenants[1], "call-1", shared), *drawn]
 
-    async with NexoraConnect(
-        world.config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=MemoryAuditSink(),
-        registry=registry,
-        credential_store=source,
-    ) as nc:
+    async with runtime_on(router, world.config(), registry, source, audit=MemoryAuditSink()) as nc:
         conversations: dict[tuple[str, str], Any] = {}
         for tenant, conversation_id, integration in calls:
             reads, requests = len(source.log), len(served)

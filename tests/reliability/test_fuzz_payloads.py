@@ -35,7 +35,8 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdk import Connector, NexoraError, RetryPolicy
+from sdk import NexoraError
+from sdk.authoring import Connector, RetryPolicy
 from sdk.testing import OperationCase, make_canary
 from tests.reliability._support import CASES, INTEGRATION, TENANT, Target, case_id, original_answer, runtime
 

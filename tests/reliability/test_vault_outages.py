@@ -27,7 +27,6 @@ import respx
 
 from connectors.crm.hubspot import HubSpotConnector
 from sdk import (
-    ConnectorRegistry,
     DeadlineExceededError,
     MemoryAuditSink,
     NexoraConfig,
@@ -38,6 +37,7 @@ from sdk import (
     VaultTimeoutError,
     VaultUnavailableError,
 )
+from sdk.authoring import ConnectorRegistry
 from tests.connectors.hubspot_cases import BASE, fixture
 from tests.reliability._openbao import RestartableOpenBao
 from tests.vault.support import live_role_tokens, make_secret, new_id, tenant_approle, tenant_token

@@ -3,14 +3,8 @@ from __future__ import annotations
 import pytest
 import respx
 
-from sdk import MemoryAuditSink
 from sdk.testing import make_canary
 from tests.runtime.support import Vendors
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
 
 
 @pytest.fixture
@@ -21,8 +15,3 @@ def vendors(router: respx.MockRouter) -> Vendors:
 @pytest.fixture
 def key() -> str:
     return make_canary("canary-key")
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()

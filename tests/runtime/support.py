@@ -20,11 +20,13 @@ import respx
 from connectors.billing.stripe import StripeConnector
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.ticketing.zendesk import ZendeskConnector
-from sdk import Connector, ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk.authoring import Connector, ConnectorRegistry
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hubspot
 from tests.connectors import stripe_cases as stripe
 from tests.connectors import zendesk_cases as zendesk
+from tests.mock_nexora import registry_of, runtime_on
 
 TENANT = "acme"
 CRM = "hubspot"
@@ -70,11 +72,7 @@ def credentials(key: str) -> MemoryCredentialSource:
 
 
 def registry(crm: type[Connector] = HubSpotConnector) -> ConnectorRegistry:
-    reg = ConnectorRegistry(discover=False)
-    reg.register(crm, name="hubspot")
-    reg.register(ZendeskConnector)
-    reg.register(StripeConnector)
-    return reg
+    return registry_of(ZendeskConnector, StripeConnector, hubspot=crm)
 
 
 def runtime(
@@ -87,12 +85,12 @@ def runtime(
     crm: type[Connector] = HubSpotConnector,
     with_tickets: bool = True,
 ) -> NexoraConnect:
-    return NexoraConnect(
+    return runtime_on(
+        router,
         config(redaction, with_tickets=with_tickets),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit or MemoryAuditSink(),
-        registry=registry(crm),
-        credential_store=source or credentials(key or make_canary("canary-key")),
+        registry(crm),
+        source or credentials(key or make_canary("canary-key")),
+        audit=audit or MemoryAuditSink(),
     )
 
 

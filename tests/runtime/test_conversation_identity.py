@@ -20,12 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 
 from connectors.crm.hubspot import HubSpotConnector
 from sdk import (
     ConfigurationError,
-    ConnectorRegistry,
     MemoryAuditSink,
     NexoraConfig,
     NexoraConnect,
@@ -34,9 +32,10 @@ from sdk import (
     UsageError,
 )
 from sdk._cache import ConversationCache
-from sdk._conversation import Conversation
+from sdk._call import Conversation
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hubspot
+from tests.mock_nexora import registry_of, runtime_on, vendor_router
 from vault import CredentialLease
 
 EMAIL = "aroha@example.test"
@@ -97,16 +96,8 @@ async def world() -> AsyncIterator[World]:
     credentials.put("acme", "crm", hubspot.credential(keys["acme"]))
     credentials.put("globex", "crm", hubspot.credential(keys["globex"]))
     credentials.put("globex", "globex-crm", hubspot.credential(keys["globex"]))
-    registry = ConnectorRegistry(discover=False)
-    registry.register(HubSpotConnector)
-    router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-    nc = NexoraConnect(
-        _config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=MemoryAuditSink(),
-        registry=registry,
-        credential_store=credentials,
-    )
+    router = vendor_router()
+    nc = runtime_on(router, _config(), registry_of(HubSpotConnector), credentials, audit=MemoryAuditSink())
     state = World(nc, keys, credentials)
     router.post(hubspot.BASE + hubspot.SEARCH).mock(side_effect=state.answer)
     async with nc:
@@ -228,9 +219,7 @@ async def test_swapping_the_runtime_is_refused(world: World) -> None:
 
 
 async def test_a_conversation_built_by_hand_is_not_an_open_conversation(world: World) -> None:
-    forged = Conversation(
-        world.nc, tenant="globex", conversation_id="call-9", max_lifetime=60.0, on_close=lambda c: None
-    )
+    forged = Conversation(world.nc, tenant="globex", conversation_id="call-9", max_lifetime=60.0)
     with pytest.raises(UsageError, match="tampered"):
         await world.find(forged)
     assert world.presented == []

@@ -19,14 +19,13 @@ from connectors.crm.hubspot import HubSpotConnector
 from sdk import (
     Contact,
     ConversationClosedError,
-    CRMConnector,
     InvalidArgumentsError,
     MemoryAuditSink,
     ResidencyError,
     UsageError,
-    operation,
 )
-from sdk._customer_context import CustomerContext, SourceStatus
+from sdk._call import CustomerContext, SourceStatus
+from sdk.authoring import CRMConnector, operation
 from sdk.testing import MemoryCredentialSource
 from tests.connectors import hubspot_cases as hubspot
 from tests.connectors import stripe_cases as stripe

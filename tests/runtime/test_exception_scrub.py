@@ -29,7 +29,7 @@ from sdk import (
     NexoraError,
 )
 from sdk import _scrub as scrub_module
-from sdk._conversation import Conversation
+from sdk._call import Conversation
 from sdk._scrub import scrub_exception
 from sdk.testing import make_canary, mock_runtime
 from tests.connectors import hubspot_cases as hubspot

@@ -15,7 +15,7 @@ import pytest
 import respx
 
 from sdk import ConfigurationError
-from sdk._customer_context import CustomerContext
+from sdk._call import CustomerContext
 from sdk._redaction import IdentifierType
 from tests.connectors import hubspot_cases as hubspot
 from tests.connectors import stripe_cases as stripe

@@ -24,7 +24,7 @@ from sdk import (
     Ticket,
     TicketComment,
 )
-from sdk._llm_view import LLMPolicy, format_money, llm_text, llm_view, mask_field
+from sdk._call import LLMPolicy, format_money, llm_text, llm_view, mask_field
 from sdk.testing import make_canary
 
 CARD = "4111 1111 1111 1111"

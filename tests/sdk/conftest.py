@@ -3,11 +3,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import respx
 
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk.authoring import ConnectorRegistry
+from tests.mock_nexora import runtime_on, vendor_router
 from tests.sdk.fakes import TOY_BASE, FakeCredentialSource, SneakyCRM, ToyCRM, make_secret
 
 
@@ -51,12 +52,7 @@ def registry() -> ConnectorRegistry:
 
 @pytest.fixture
 def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=TOY_BASE, assert_all_called=False, assert_all_mocked=True)
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
+    return vendor_router(TOY_BASE)
 
 
 @pytest.fixture
@@ -66,12 +62,5 @@ async def nc(
     credentials: FakeCredentialSource,
     audit: MemoryAuditSink,
 ) -> AsyncIterator[NexoraConnect]:
-    runtime = NexoraConnect(
-        toy_config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit,
-        registry=registry,
-        credential_store=credentials,
-    )
-    async with runtime:
+    async with runtime_on(router, toy_config(), registry, credentials, audit=audit) as runtime:
         yield runtime

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from sdk import Account, Contact, CRMConnector, Note, endpoints, operation
+from sdk import Account, Contact, Note
+from sdk.authoring import CRMConnector, endpoints, operation
 from sdk.testing import make_canary
 from vault import ApiKeyCredential, CredentialLease
 

@@ -18,7 +18,6 @@ import pytest
 
 from connectors.crm.hubspot import HubSpotConnector
 from sdk import (
-    ConnectorRegistry,
     MemoryAuditSink,
     NexoraConfig,
     NexoraConnect,
@@ -28,6 +27,7 @@ from sdk import (
 )
 from sdk._context import CallContext, _running
 from sdk._http import AiohttpTransport, HttpClientPool, default_transport
+from sdk.authoring import ConnectorRegistry
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases as hs
 

@@ -20,22 +20,17 @@ from hypothesis import strategies as st
 from sdk import (
     ConfigurationError,
     Contact,
-    CRMConnector,
-    Endpoint,
     InvalidArgumentsError,
     MemoryAuditSink,
     NexoraConnect,
     Note,
-    OperationSpec,
     ScopeDeniedError,
-    endpoints,
-    graphql_query_only,
-    operation,
 )
 from sdk._context import CallContext, _running, current_call
 from sdk._endpoints import encode_segment, segment_is_safe
 from sdk._http import enforce_request_scope
 from sdk._scopes import Grant
+from sdk.authoring import CRMConnector, Endpoint, OperationSpec, endpoints, graphql_query_only, operation
 from tests.sdk.fakes import TOY_BASE, ToyCRM, contact_json
 
 

@@ -7,7 +7,8 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from sdk import Contact, VendorPayloadError, endpoints
+from sdk import Contact, VendorPayloadError
+from sdk.authoring import endpoints
 from sdk.testing import OperationCase, connector_test_class
 from tests.sdk.fakes import TOY_BASE, ToyCRM, contact_json
 from vault import ApiKeyCredential

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sdk import ConfigurationError, Grant, InvalidIdentifierError, Scope, parse_retry_after
+from sdk import ConfigurationError, Grant, InvalidIdentifierError, Scope
 from sdk._ids import validate_conversation_id, validate_id
 from sdk._operations import PathPattern
+from sdk.authoring import parse_retry_after
 
 VALID_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 

@@ -28,8 +28,8 @@ import httpx
 import respx
 
 from sdk import MemoryAuditSink, NexoraError, ToolResult
+from sdk._call import tool_name
 from sdk._endpoints import Endpoint
-from sdk._tools import tool_name
 from sdk.testing import MemoryCredentialSource, make_canary, mock_runtime
 from sdk.testing._hostile import HOSTILE_VALUES, hostile_request_problem
 from tests.security._targets import Target

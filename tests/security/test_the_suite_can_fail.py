@@ -15,10 +15,11 @@ import httpx
 import pytest
 import respx
 
-import sdk._http
-from sdk import BillingConnector, Invoice, endpoints
+import sdk._http._guard
+from sdk import Invoice
 from sdk._context import CallContext
 from sdk._endpoints import Endpoint
+from sdk.authoring import BillingConnector, endpoints
 from sdk.testing import OperationCase
 from tests.security._drive import attack
 from tests.security._targets import Target
@@ -56,7 +57,7 @@ TARGET = Target(
 
 
 def _permissive(request: httpx.Request) -> tuple[CallContext, Endpoint]:
-    ctx = sdk._http.current_call.get()
+    ctx = sdk._http._guard.running_call()
     assert ctx is not None
     return ctx, ctx.operation.endpoints[0]
 
@@ -64,7 +65,7 @@ def _permissive(request: httpx.Request) -> tuple[CallContext, Endpoint]:
 async def test_with_the_guard_off_a_traversal_reaches_another_path_and_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sdk._http, "check_request", _permissive)
+    monkeypatch.setattr(sdk._http._guard, "check_request", _permissive)
     findings = await attack(TARGET, "traversal", "call")
     assert any("not a declared endpoint" in problem for problem in findings.problems), findings.problems
     assert any("another path came back" in problem for problem in findings.problems), findings.problems

@@ -13,8 +13,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import sdk._telemetry
 from sdk import MemoryAuditSink, NexoraConnect
 from sdk._telemetry import OperationTracer
-from sdk.testing import MemoryCredentialSource, make_canary
+from sdk.testing import MemoryCredentialSource
 from tests.connectors import hubspot_cases as hs
+from tests.mock_nexora import vendor_router
 
 
 @pytest.fixture
@@ -39,23 +40,13 @@ def tracer_provider(
 
 
 @pytest.fixture
-def canary_key() -> str:
-    return make_canary("secret")
-
-
-@pytest.fixture
 def credentials(canary_key: str) -> MemoryCredentialSource:
     return hs.credentials(canary_key)
 
 
 @pytest.fixture
 def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=hs.BASE, assert_all_called=False, assert_all_mocked=True)
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
+    return vendor_router(hs.BASE)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from sdk import (
 )
 from sdk.testing import MemoryCredentialSource, issued_canaries, make_canary
 from tests.connectors import hubspot_cases as hs
+from tests.mock_nexora import runtime_on
 from tests.telemetry.clock import FakeClock
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -137,12 +138,7 @@ async def test_the_configured_jsonl_sink_of_the_runtime_writes_daily_files(
     )
     router.get(CONTACT).respond(200, json=hs.fixture("contact"))
     async with (
-        NexoraConnect(
-            config,
-            transport=httpx.MockTransport(router.async_handler),
-            registry=hs.registry(),
-            credential_store=credentials,
-        ) as nc,
+        runtime_on(router, config, hs.registry(), credentials) as nc,
         nc.conversation(tenant="acme", conversation_id="call-1") as conv,
     ):
         await conv.call(hs.READ, "get_contact", contact_id="51")
@@ -472,13 +468,7 @@ async def test_concurrent_tasks_and_worker_threads_write_whole_lines(
 def _runtime(
     router: respx.MockRouter, credentials: MemoryCredentialSource, sink: JsonLinesAuditSink
 ) -> NexoraConnect:
-    return NexoraConnect(
-        hs.config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=sink,
-        registry=hs.registry(),
-        credential_store=credentials,
-    )
+    return hs.runtime(router, credentials, audit=sink)
 
 
 async def test_no_customer_value_or_key_reaches_any_audit_line(

@@ -10,16 +10,16 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import respx
 
 from connectors.billing.stripe import StripeConnector
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.ticketing.zendesk import ZendeskConnector
-from sdk import ConnectorRegistry, Conversation, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import Conversation, MemoryAuditSink, NexoraConfig, NexoraConnect
 from sdk.testing import MemoryCredentialSource, make_canary
 from tests.connectors import hubspot_cases, stripe_cases, zendesk_cases
+from tests.mock_nexora import registry_of, runtime_on
 
 READ_ONLY = "tenant-ro-7"
 """Every integration read-only."""
@@ -96,29 +96,11 @@ def credentials(secret: str) -> MemoryCredentialSource:
 
 
 @pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-
-
-@pytest.fixture
-def audit() -> MemoryAuditSink:
-    return MemoryAuditSink()
-
-
-@pytest.fixture
 async def nc(
     router: respx.MockRouter, credentials: MemoryCredentialSource, audit: MemoryAuditSink
 ) -> AsyncIterator[NexoraConnect]:
-    registry = ConnectorRegistry(discover=False)
-    for connector in (HubSpotConnector, ZendeskConnector, StripeConnector):
-        registry.register(connector)
-    async with NexoraConnect(
-        tools_config(),
-        transport=httpx.MockTransport(router.async_handler),
-        audit_sink=audit,
-        registry=registry,
-        credential_store=credentials,
-    ) as runtime:
+    registry = registry_of(HubSpotConnector, ZendeskConnector, StripeConnector)
+    async with runtime_on(router, tools_config(), registry, credentials, audit=audit) as runtime:
         yield runtime
 
 

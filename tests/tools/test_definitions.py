@@ -7,25 +7,22 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import httpx
 import jsonschema
 import pytest
 import respx
 
 from sdk import (
     ConfigurationError,
-    ConnectorRegistry,
     Contact,
     Conversation,
     ConversationClosedError,
-    CRMConnector,
     NexoraConfig,
-    NexoraConnect,
     UsageError,
-    operation,
 )
-from sdk._tools import tool_definitions, tool_name
+from sdk._call import scope_of, tool_definitions, tool_name
+from sdk.authoring import ConnectorRegistry, CRMConnector, operation
 from sdk.testing import MemoryCredentialSource
+from tests.mock_nexora import runtime_on
 from tests.tools.conftest import (
     CASES_OF,
     GRANTED_WRITES,
@@ -43,7 +40,9 @@ def names(definitions: list[dict[str, Any]]) -> set[str]:
 
 
 def schemas(conv: Conversation, *, strict: bool = False) -> dict[str, dict[str, Any]]:
-    return {d["name"]: d["input_schema"] for d in tool_definitions(conv, "anthropic", strict=strict)}
+    return {
+        d["name"]: d["input_schema"] for d in tool_definitions(scope_of(conv), "anthropic", strict=strict)
+    }
 
 
 def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -68,13 +67,13 @@ def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...
 
 @pytest.mark.parametrize("fmt", ["openai", "anthropic"])
 async def test_read_only_grant_offers_every_read_and_no_write(read_only: Conversation, fmt: Any) -> None:
-    offered = names(tool_definitions(read_only, fmt))
+    offered = names(tool_definitions(scope_of(read_only), fmt))
     assert offered == READS
 
 
 @pytest.mark.parametrize("fmt", ["openai", "anthropic"])
 async def test_scoped_write_grant_offers_exactly_the_granted_writes(scoped: Conversation, fmt: Any) -> None:
-    offered = names(tool_definitions(scoped, fmt))
+    offered = names(tool_definitions(scope_of(scoped), fmt))
     assert offered == READS | GRANTED_WRITES
     assert not offered & UNGRANTED_WRITES
 
@@ -82,19 +81,19 @@ async def test_scoped_write_grant_offers_exactly_the_granted_writes(scoped: Conv
 async def test_tools_after_hangup_raise(read_only: Conversation) -> None:
     await read_only.hangup()
     with pytest.raises(ConversationClosedError):
-        tool_definitions(read_only)
+        tool_definitions(scope_of(read_only))
 
 
 async def test_unknown_format_is_refused(read_only: Conversation) -> None:
-    with pytest.raises(UsageError, match="'openai' or 'anthropic'"):
-        tool_definitions(read_only, "gemini")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="Use one of 'openai', 'chat_completions'"):
+        tool_definitions(scope_of(read_only), "claude")  # type: ignore[arg-type]
 
 
 # --- shapes --------------------------------------------------------------------------------------
 
 
 async def test_openai_shape(scoped: Conversation) -> None:
-    for definition in tool_definitions(scoped, "openai"):
+    for definition in tool_definitions(scope_of(scoped), "openai"):
         assert set(definition) == {"type", "function"}
         assert definition["type"] == "function"
         function = definition["function"]
@@ -106,7 +105,7 @@ async def test_openai_shape(scoped: Conversation) -> None:
 
 
 async def test_anthropic_shape(scoped: Conversation) -> None:
-    for definition in tool_definitions(scoped, "anthropic"):
+    for definition in tool_definitions(scope_of(scoped), "anthropic"):
         assert set(definition) == {"name", "description", "input_schema"}
         assert ANTHROPIC_NAME.fullmatch(definition["name"])
         assert definition["input_schema"]["type"] == "object"
@@ -114,8 +113,8 @@ async def test_anthropic_shape(scoped: Conversation) -> None:
 
 
 async def test_both_formats_carry_the_same_tools(scoped: Conversation) -> None:
-    openai = {d["function"]["name"]: d["function"] for d in tool_definitions(scoped, "openai")}
-    anthropic = {d["name"]: d for d in tool_definitions(scoped, "anthropic")}
+    openai = {d["function"]["name"]: d["function"] for d in tool_definitions(scope_of(scoped), "openai")}
+    anthropic = {d["name"]: d for d in tool_definitions(scope_of(scoped), "anthropic")}
     assert openai.keys() == anthropic.keys()
     for name, function in openai.items():
         assert function["parameters"] == anthropic[name]["input_schema"]
@@ -123,7 +122,7 @@ async def test_both_formats_carry_the_same_tools(scoped: Conversation) -> None:
 
 
 async def test_strict_definitions_are_marked_and_require_every_property(scoped: Conversation) -> None:
-    for definition in tool_definitions(scoped, "openai", strict=True):
+    for definition in tool_definitions(scope_of(scoped), "openai", strict=True):
         function = definition["function"]
         assert function["strict"] is True
         parameters = function["parameters"]
@@ -135,7 +134,7 @@ async def test_strict_definitions_are_marked_and_require_every_property(scoped: 
             if "properties" in node:
                 assert node["required"] == list(node["properties"])
                 assert node["additionalProperties"] is False
-    assert all(d["strict"] is True for d in tool_definitions(scoped, "anthropic", strict=True))
+    assert all(d["strict"] is True for d in tool_definitions(scope_of(scoped), "anthropic", strict=True))
 
 
 async def test_strict_optional_arguments_are_nullable_and_say_their_default(scoped: Conversation) -> None:
@@ -148,13 +147,15 @@ async def test_strict_optional_arguments_are_nullable_and_say_their_default(scop
 async def test_descriptions_name_the_system_and_nothing_of_the_tenant(
     scoped: Conversation, secret: str
 ) -> None:
-    by_name = {d["name"]: d["description"] for d in tool_definitions(scoped, "anthropic")}
+    by_name = {d["name"]: d["description"] for d in tool_definitions(scope_of(scoped), "anthropic")}
     assert "HubSpot" in by_name["crm__find_contacts"]
     assert "Zendesk Support" in by_name["desk__get_ticket"]
     assert "Stripe" in by_name["billing__get_balance"]
     assert "Changes data" in by_name["crm__create_note"]
     assert "Changes data" not in by_name["crm__get_contact"]
-    text = json.dumps(tool_definitions(scoped, "openai")) + json.dumps(tool_definitions(scoped, "anthropic"))
+    text = json.dumps(tool_definitions(scope_of(scoped), "openai")) + json.dumps(
+        tool_definitions(scope_of(scoped), "anthropic")
+    )
     assert SCOPED not in text
     assert secret not in text
 
@@ -204,9 +205,9 @@ async def test_schema_rejects_what_invoke_would_reject(scoped: Conversation) -> 
 
 
 async def test_definitions_are_fresh_copies(scoped: Conversation) -> None:
-    first = tool_definitions(scoped, "openai")
+    first = tool_definitions(scope_of(scoped), "openai")
     first[0]["function"]["parameters"]["properties"].clear()
-    assert tool_definitions(scoped, "openai")[0]["function"]["parameters"]["properties"]
+    assert tool_definitions(scope_of(scoped), "openai")[0]["function"]["parameters"]["properties"]
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -263,13 +264,8 @@ async def test_colliding_names_are_a_configuration_error() -> None:
     )
     router = respx.MockRouter(assert_all_mocked=True)
     async with (
-        NexoraConnect(
-            config,
-            transport=httpx.MockTransport(router.async_handler),
-            registry=registry,
-            credential_store=MemoryCredentialSource(),
-        ) as nc,
+        runtime_on(router, config, registry, MemoryCredentialSource()) as nc,
         nc.conversation(tenant="acme", conversation_id="c-1") as conv,
     ):
         with pytest.raises(ConfigurationError, match="dbl__lookup__x"):
-            tool_definitions(conv)
+            tool_definitions(scope_of(conv))

@@ -22,7 +22,7 @@ from sdk import (
     VendorNotFoundError,
     VendorServerError,
 )
-from sdk._tools import ToolResult, invoke_tool, tool_definitions
+from sdk._call import ToolResult, invoke_tool, scope_of, tool_definitions
 from sdk.testing import make_canary
 from tests.connectors import hubspot_cases, stripe_cases, zendesk_cases
 from tests.tools.conftest import MASKING, READ_ONLY, SCOPED, UNGRANTED_WRITES, luhn_card
@@ -45,7 +45,7 @@ async def test_result_is_redacted_card_keeps_only_last_four(
     router.get(zendesk_cases.COMMENTS).respond(200, json=comments)
     zendesk_cases.show_ticket_route(router, make_canary("subject"))
 
-    result = await invoke_tool(scoped, "desk__get_ticket", {"ticket_id": zendesk_cases.TICKET_ID})
+    result = await invoke_tool(scope_of(scoped), "desk__get_ticket", {"ticket_id": zendesk_cases.TICKET_ID})
 
     assert result.ok
     text = result.as_json()
@@ -64,7 +64,7 @@ async def test_the_tenants_redaction_policy_applies(nc: NexoraConnect, router: r
     results = {}
     for tenant in (READ_ONLY, MASKING):
         async with nc.conversation(tenant=tenant, conversation_id="call-policy-1") as conv:
-            results[tenant] = await invoke_tool(conv, "crm__get_contact", {"contact_id": "51"})
+            results[tenant] = await invoke_tool(scope_of(conv), "crm__get_contact", {"contact_id": "51"})
     assert name in results[READ_ONLY].as_json()  # the default policy keeps names for the greeting
     assert name not in results[MASKING].as_json()
     assert results[MASKING].content["id"] == results[READ_ONLY].content["id"] == "51"
@@ -76,8 +76,10 @@ async def test_arguments_as_json_text_and_results_come_from_the_cache_the_second
     route = hubspot_cases.search_route(router, make_canary("firstname"))
     arguments = json.dumps({"email": hubspot_cases.CALLER_EMAIL})
 
-    first = await invoke_tool(read_only, "crm__find_contacts", arguments)
-    second = await invoke_tool(read_only, "crm__find_contacts", {"email": hubspot_cases.CALLER_EMAIL})
+    first = await invoke_tool(scope_of(read_only), "crm__find_contacts", arguments)
+    second = await invoke_tool(
+        scope_of(read_only), "crm__find_contacts", {"email": hubspot_cases.CALLER_EMAIL}
+    )
 
     assert first.ok
     assert isinstance(first.content, list)
@@ -95,7 +97,9 @@ async def test_null_for_an_argument_with_a_default_means_the_default(
         200, json=stripe_cases.fixture("subscriptions")
     )
     result = await invoke_tool(
-        read_only, "billing__list_subscriptions", {"customer_id": stripe_cases.CUSTOMER_ID, "limit": None}
+        scope_of(read_only),
+        "billing__list_subscriptions",
+        {"customer_id": stripe_cases.CUSTOMER_ID, "limit": None},
     )
     assert result.ok
     assert route.call_count == 1
@@ -105,9 +109,9 @@ async def test_every_call_that_names_an_operation_is_audited(
     read_only: Conversation, router: respx.MockRouter, audit: MemoryAuditSink
 ) -> None:
     hubspot_cases.contact_route(router, make_canary("firstname"))
-    await invoke_tool(read_only, "crm__get_contact", {"contact_id": "51"})
+    await invoke_tool(scope_of(read_only), "crm__get_contact", {"contact_id": "51"})
     with pytest.raises(InvalidArgumentsError):
-        await invoke_tool(read_only, "crm__get_contact", {"contact_id": 51})
+        await invoke_tool(scope_of(read_only), "crm__get_contact", {"contact_id": 51})
     outcomes = [(r.operation, r.decision, r.outcome) for r in audit.records]
     assert outcomes == [
         ("get_contact", AuditDecision.ALLOWED, "ok"),
@@ -148,7 +152,7 @@ async def test_bad_arguments_name_fields_and_never_echo_values(
     planted = {k: v.format(v=value) if isinstance(v, str) else v for k, v in arguments.items()}
 
     with pytest.raises(InvalidArgumentsError) as caught:
-        await invoke_tool(read_only, tool, planted)
+        await invoke_tool(scope_of(read_only), tool, planted)
 
     message = str(caught.value)
     for name in names:
@@ -164,7 +168,9 @@ async def test_bad_arguments_name_fields_and_never_echo_values(
 async def test_an_extra_argument_whose_name_looks_like_data_is_not_repeated(read_only: Conversation) -> None:
     card = luhn_card("5")
     with pytest.raises(InvalidArgumentsError) as caught:
-        await invoke_tool(read_only, "desk__get_ticket", {"ticket_id": "1", card: "x", "a b@c": "y"})
+        await invoke_tool(
+            scope_of(read_only), "desk__get_ticket", {"ticket_id": "1", card: "x", "a b@c": "y"}
+        )
     message = str(caught.value)
     assert card not in digits(message)
     assert "a b@c" not in message
@@ -186,7 +192,7 @@ async def test_malformed_json_arguments_are_refused_without_echo(
 ) -> None:
     value = make_canary("value")
     with pytest.raises(InvalidArgumentsError, match=expected) as caught:
-        await invoke_tool(read_only, "desk__get_ticket", text.replace("{v}", value))
+        await invoke_tool(scope_of(read_only), "desk__get_ticket", text.replace("{v}", value))
     assert value not in str(caught.value)
     assert caught.value.__context__ is None
     assert caught.value.__cause__ is None
@@ -195,13 +201,13 @@ async def test_malformed_json_arguments_are_refused_without_echo(
 
 async def test_oversized_json_arguments_are_refused_before_parsing(read_only: Conversation) -> None:
     with pytest.raises(InvalidArgumentsError, match="longer than"):
-        await invoke_tool(read_only, "desk__get_ticket", '{"ticket_id": "' + "9" * 300_000 + '"}')
+        await invoke_tool(scope_of(read_only), "desk__get_ticket", '{"ticket_id": "' + "9" * 300_000 + '"}')
 
 
 async def test_empty_arguments_mean_no_arguments(read_only: Conversation) -> None:
     for empty in ("", "  ", None):
         with pytest.raises(InvalidArgumentsError, match="ticket_id"):
-            await invoke_tool(read_only, "desk__get_ticket", empty)
+            await invoke_tool(scope_of(read_only), "desk__get_ticket", empty)
 
 
 # --- names that are not tools --------------------------------------------------------------------
@@ -212,14 +218,14 @@ async def test_empty_arguments_mean_no_arguments(read_only: Conversation) -> Non
 )
 async def test_unknown_tool(read_only: Conversation, router: respx.MockRouter, name: str) -> None:
     with pytest.raises(UnknownOperationError):
-        await invoke_tool(read_only, name, {})
+        await invoke_tool(scope_of(read_only), name, {})
     assert len(router.calls) == 0
 
 
 async def test_an_unknown_name_that_looks_like_data_is_not_repeated(read_only: Conversation) -> None:
     card = luhn_card("4")
     with pytest.raises(UnknownOperationError) as caught:
-        await invoke_tool(read_only, f"card {card}", {})
+        await invoke_tool(scope_of(read_only), f"card {card}", {})
     assert card not in str(caught.value)
     assert card not in ToolResult.from_error(caught.value, tool=f"card {card}").as_json()
 
@@ -241,12 +247,12 @@ async def test_forged_ungranted_write_is_denied_audited_and_never_sent(
         "desk__create_ticket": {"subject": "Refund", "body": canary, "email": zendesk_cases.CALLER_EMAIL},
         "billing__resend_invoice": {"invoice_id": stripe_cases.INVOICE_ID},
     }
-    offered = {d["name"] for d in tool_definitions(conv, "anthropic")}
+    offered = {d["name"] for d in tool_definitions(scope_of(conv), "anthropic")}
 
     for name in sorted(UNGRANTED_WRITES):
         assert name not in offered
         with pytest.raises(ScopeDeniedError) as caught:
-            await invoke_tool(conv, name, arguments[name])
+            await invoke_tool(scope_of(conv), name, arguments[name])
         unknown = ToolResult.from_error(UnknownOperationError("x"), tool=name)
         assert ToolResult.from_error(caught.value, tool=name) == unknown
 
@@ -260,7 +266,7 @@ async def test_forged_write_with_bad_arguments_reveals_no_fields(
 ) -> None:
     for arguments in ({}, {"subject": 1}, "not json"):
         with pytest.raises(ScopeDeniedError) as caught:
-            await invoke_tool(read_only, "desk__create_ticket", arguments)
+            await invoke_tool(scope_of(read_only), "desk__create_ticket", arguments)
         rendered = ToolResult.from_error(caught.value, tool="desk__create_ticket").as_json()
         assert "subject" not in rendered
         assert "body" not in rendered
@@ -272,10 +278,10 @@ async def test_forged_write_with_bad_arguments_reveals_no_fields(
 
 async def test_invoke_after_hangup_raises(read_only: Conversation, router: respx.MockRouter) -> None:
     hubspot_cases.contact_route(router, make_canary("firstname"))
-    await invoke_tool(read_only, "crm__get_contact", {"contact_id": "51"})
+    await invoke_tool(scope_of(read_only), "crm__get_contact", {"contact_id": "51"})
     await read_only.hangup()
     with pytest.raises(ConversationClosedError) as caught:
-        await invoke_tool(read_only, "crm__get_contact", {"contact_id": "51"})
+        await invoke_tool(scope_of(read_only), "crm__get_contact", {"contact_id": "51"})
     assert ToolResult.from_error(caught.value).error_kind == "closed"
     assert read_only.cached_records == 0
 
@@ -340,14 +346,14 @@ async def test_a_spent_budget_is_a_timeout_the_model_can_read(
 ) -> None:
     hubspot_cases.contact_route(router, make_canary("firstname"))
     with pytest.raises(DeadlineExceededError) as caught:
-        await invoke_tool(read_only, "crm__get_contact", {"contact_id": "51"}, budget=0.0)
+        await invoke_tool(scope_of(read_only), "crm__get_contact", {"contact_id": "51"}, budget=0.0)
     assert ToolResult.from_error(caught.value).error_kind == "timeout"
     assert read_only.cached_records == 0
 
 
 async def test_conversation_methods_delegate_to_the_tool_layer(read_only: Conversation) -> None:
     """conv.tools() and conv.invoke() are the public way in; they reach the same functions."""
-    assert read_only.tools("anthropic") == tool_definitions(read_only, "anthropic")
-    assert read_only.tools() == tool_definitions(read_only, "openai")
+    assert read_only.tools("anthropic") == tool_definitions(scope_of(read_only), "anthropic")
+    assert read_only.tools() == tool_definitions(scope_of(read_only), "openai")
     with pytest.raises(ScopeDeniedError):
         await read_only.invoke("desk__create_ticket", {"subject": "Refund", "body": "x"})

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from sdk import Conversation
-from sdk._tools import tool_definitions
+from sdk._call import scope_of, tool_definitions
 from sdk.testing import make_canary
 from tests.connectors import hubspot_cases, zendesk_cases
 from tests.tools.conftest import GRANTED_WRITES, READS, luhn_card
@@ -36,7 +36,7 @@ def text_of(result: Any) -> str:
 async def test_lists_exactly_the_offered_tools_with_their_schemas(scoped: Conversation) -> None:
     async with Client(build_server(scoped)) as client:
         listed = (await client.list_tools()).tools
-    expected = {d["name"]: d for d in tool_definitions(scoped, "anthropic")}
+    expected = {d["name"]: d for d in tool_definitions(scope_of(scoped), "anthropic")}
     assert {tool.name for tool in listed} == READS | GRANTED_WRITES == set(expected)
     for tool in listed:
         assert tool.input_schema == expected[tool.name]["input_schema"]

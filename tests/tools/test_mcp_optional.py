@@ -13,7 +13,7 @@ from sdk.mcp_server import build_server, serve_conversation
 
 def test_importing_the_sdk_and_its_tools_does_not_import_mcp() -> None:
     code = (
-        "import sys, sdk, sdk._tools, sdk.mcp_server; "
+        "import sys, sdk, sdk._call, sdk.mcp_server; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mcp'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

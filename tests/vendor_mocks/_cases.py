@@ -27,12 +27,11 @@ NO_DOCUMENT = {"salesforce": "Salesforce publishes no static OpenAPI document fo
 
 CALLER_EMAIL = "caller@example.com"
 JSM_CUSTOMER = "fred@example.com"  # the customer in Atlassian's getCustomers example
-PENDING_CURRENCY = (
-    "issue 12, tolerant reading: Stripe's document has no examples, so Prism's static body has "
-    "currency 'string', which Money refuses (shared models should accept any currency code string)"
-)
 CALLER_PHONE = "+64 21 555 0123"
 CLOUD_ID = "0d4f5c4e-2b6a-4c1e-9f3d-7a8b9c0d1e2f"
+XERO_TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"  # the organisation of Xero's /Connections example
+XERO_CONTACT = "8138a266-fb42-49b2-a104-014b7045753d"  # Xero's getContact example
+XERO_INVOICE = "a03ffcd2-5d91-4c7e-b483-318584e9e439"  # Xero's getInvoice example
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,46 @@ CHARGEBEE = Target(
     {"site": "acme-test", "currency": "USD"},
     auth_scheme="Basic",  # the API key as the Basic user name
 )
-CONNECTORS = (HUBSPOT, ZENDESK, JSM_BASIC, JSM_OAUTH, STRIPE, CHARGEBEE)
+
+
+def _xero_custom_connection(token_url: str | None) -> Credential:
+    """A Xero custom connection (client credentials): the OAuth flow a loopback token endpoint can serve.
+
+    The refresh-token flow needs a credential store that writes rotated tokens back, which the
+    runs' in-memory store is not; ``tests/connectors/test_xero.py`` covers rotation.
+    """
+    return OAuth2ClientCredential(
+        type="oauth2_client",
+        client_id="nexora-test-client",
+        client_secret=SecretStr(make_canary("client-secret")),
+        token_url=token_url,
+    )
+
+
+XERO = Target(
+    "xero",
+    "xero",
+    ("xero", "xero-identity"),
+    # Prism serves the Accounting document without its server's /api.xro/2.0 base path.
+    (Route("/Connections", "xero-identity"), Route("/", "xero", strip="/api.xro/2.0")),
+    _xero_custom_connection,
+    {"tenant_id": XERO_TENANT},
+    token_endpoint=True,
+)
+INTERCOM = Target(
+    "intercom",
+    "intercom",
+    ("intercom",),
+    (
+        Route("/contacts", "intercom"),
+        Route("/companies", "intercom"),
+        Route("/conversations", "intercom"),
+        Route("/me", "intercom"),
+    ),
+    _bearer,
+    {"region": "us"},
+)
+CONNECTORS = (HUBSPOT, ZENDESK, JSM_BASIC, JSM_OAUTH, STRIPE, CHARGEBEE, XERO, INTERCOM)
 
 
 def _jsm_cases(target: Target) -> list[Case]:
@@ -171,6 +209,20 @@ def _jsm_cases(target: Target) -> list[Case]:
 
 
 CASES: tuple[Case, ...] = (
+    # Intercom: the ids are the ones in Intercom's own examples.
+    Case(INTERCOM, "verify", "verify"),
+    Case(INTERCOM, "find_contacts(email)", "find_contacts", {"email": CALLER_EMAIL}),
+    Case(INTERCOM, "find_contacts(phone)", "find_contacts", {"phone": CALLER_PHONE}),
+    Case(INTERCOM, "get_contact", "get_contact", {"contact_id": "6762f0d01bb69f9f2193bb7d"}),
+    Case(INTERCOM, "get_account", "get_account", {"account_id": "6762f07f1bb69f9f2193baf5"}),
+    Case(INTERCOM, "list_conversations", "list_conversations", {"contact_id": "6762f14a1bb69f9f2193bbb3"}),
+    Case(
+        INTERCOM,
+        "create_note",
+        "create_note",
+        {"contact_id": "6762f0ad1bb69f9f2193bb62", "body": "Called back."},
+        "notes:write",
+    ),
     Case(HUBSPOT, "verify", "verify"),
     Case(HUBSPOT, "find_contacts(phone)", "find_contacts", {"phone": CALLER_PHONE}),
     Case(HUBSPOT, "find_contacts(email)", "find_contacts", {"email": CALLER_EMAIL}),
@@ -198,15 +250,9 @@ CASES: tuple[Case, ...] = (
     *_jsm_cases(JSM_BASIC),
     *_jsm_cases(JSM_OAUTH),
     Case(STRIPE, "verify", "verify"),
-    Case(
-        STRIPE, "find_customers(phone)", "find_customers", {"phone": CALLER_PHONE}, pending=PENDING_CURRENCY
-    ),
-    Case(
-        STRIPE, "find_customers(email)", "find_customers", {"email": CALLER_EMAIL}, pending=PENDING_CURRENCY
-    ),
-    Case(
-        STRIPE, "get_balance", "get_balance", {"customer_id": "cus_NffrFeUfNV2Hib"}, pending=PENDING_CURRENCY
-    ),
+    Case(STRIPE, "find_customers(phone)", "find_customers", {"phone": CALLER_PHONE}),
+    Case(STRIPE, "find_customers(email)", "find_customers", {"email": CALLER_EMAIL}),
+    Case(STRIPE, "get_balance", "get_balance", {"customer_id": "cus_NffrFeUfNV2Hib"}),
     Case(STRIPE, "list_invoices", "list_invoices", {"customer_id": "cus_NffrFeUfNV2Hib"}),
     Case(STRIPE, "list_subscriptions", "list_subscriptions", {"customer_id": "cus_NffrFeUfNV2Hib"}),
     Case(
@@ -215,7 +261,6 @@ CASES: tuple[Case, ...] = (
         "resend_invoice",
         {"invoice_id": "in_1MtHbELkdIwHu7ixl4OzzPMv"},
         "invoices:write",
-        pending=PENDING_CURRENCY,
     ),
     Case(CHARGEBEE, "verify", "verify"),
     Case(CHARGEBEE, "find_customers(email)", "find_customers", {"email": "user@example.com"}),
@@ -223,4 +268,19 @@ CASES: tuple[Case, ...] = (
     Case(CHARGEBEE, "get_balance", "get_balance", {"customer_id": "cust_1"}),
     Case(CHARGEBEE, "list_invoices", "list_invoices", {"customer_id": "cust_1"}),
     Case(CHARGEBEE, "list_subscriptions", "list_subscriptions", {"customer_id": "cust_1"}),
+    Case(XERO, "verify", "verify"),
+    Case(XERO, "find_customers(email)", "find_customers", {"email": "kat.warren@clampett.com"}),
+    Case(XERO, "find_customers(phone)", "find_customers", {"phone": CALLER_PHONE}),
+    Case(XERO, "get_balance", "get_balance", {"customer_id": XERO_CONTACT}),
+    Case(XERO, "list_invoices", "list_invoices", {"customer_id": XERO_CONTACT}),
+    # No tenant_id: the organisation is resolved through GET /Connections first.
+    Case(
+        XERO,
+        "list_invoices(tenant from /Connections)",
+        "list_invoices",
+        {"customer_id": XERO_CONTACT},
+        settings={"tenant_id": None},
+    ),
+    Case(XERO, "list_subscriptions", "list_subscriptions", {"customer_id": XERO_CONTACT}),
+    Case(XERO, "resend_invoice", "resend_invoice", {"invoice_id": XERO_INVOICE}, "invoices:write"),
 )

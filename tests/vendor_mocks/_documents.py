@@ -1,6 +1,6 @@
 """Which vendor document each Prism serves, and the few derivatives built at session start.
 
-Every mock serves a vendor's own document (see ``shared/vendor-specs/README.md``); three are
+Every mock serves a vendor's own document (see ``shared/vendor-specs/README.md``); five are
 derived here, in a temporary folder, rather than committed:
 
 * ``stripe``: the bundled 9-path voice subset plus ``POST /v1/invoices/{invoice}/send``, copied
@@ -11,6 +11,16 @@ derived here, in a temporary folder, rather than committed:
   operation lists) added beside ``OAuth2`` to every operation. Atlassian Cloud accepts both on
   every one of these endpoints; the document's OAuth-only declarations would make Prism answer
   401 to the email + API token scheme most JSM customers use.
+* ``xero``: the bundled voice subset of Xero's ``xero_accounting.yaml``
+  (``tests/fixtures/specs/xero/README.md``; the whole 926 KB document takes about 35 s to start on
+  two cores) with its ten schema reference cycles cut, and an invoice's ``Payments``,
+  ``CreditNotes``, ``Prepayments`` and ``Overpayments`` items (which the connector does not read)
+  made plain objects (``XERO_CUTS``). With the cycles Prism's generator fails every dynamic
+  ``/Invoices`` body (500, "Prop not found"); with the nested settlement lists it takes 4-8 s per
+  ``/Invoices`` answer, more than the SDK's 5 s read timeout. Cut, it answers in under 1 s.
+* ``xero-identity``: Xero's identity document (bundled, MIT) with the 200 example of
+  ``GET /Connections`` parsed from the JSON *string* it is written as into the array it describes;
+  Prism would otherwise serve a string.
 * ``jira-search``: ``/rest/api/3/search/jql`` alone (with the schemas it references) from Jira's
   platform document, which the JSM connector's list_tickets also calls. The whole 3.3 MB document
   takes four times as long to start.
@@ -26,6 +36,8 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.contracts.openapi_contract import only_path, vendor_specs_dir
 
@@ -62,6 +74,57 @@ def jsm_with_basic() -> dict[str, Any]:
     return document
 
 
+XERO_CUTS = (
+    ("Allocation", "CreditNote"),
+    ("Allocation", "Invoice"),
+    ("BatchPayment", "Payment"),
+    ("ContactGroup", "Contact"),
+    ("Overpayment", "Allocation"),
+    ("Payment", "CreditNote"),
+    ("Payment", "Invoice"),
+    ("Payment", "Overpayment"),
+    ("Prepayment", "Allocation"),
+    ("Prepayment", "Payment"),
+    ("Invoice", "Payment"),
+    ("Invoice", "CreditNote"),
+    ("Invoice", "Prepayment"),
+    ("Invoice", "Overpayment"),
+)
+"""(schema, referenced schema) pairs whose references become plain objects for Prism: the ten
+references that close a cycle, then the invoice's settlement lists."""
+
+
+def _cut(node: Any, target: str) -> Any:
+    if isinstance(node, dict):
+        if node.get("$ref") == f"#/components/schemas/{target}":
+            return {"type": "object"}
+        return {key: _cut(value, target) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_cut(value, target) for value in node]
+    return node
+
+
+def xero_for_prism() -> dict[str, Any]:
+    """The bundled Xero Accounting subset with ``XERO_CUTS`` applied (see the module docstring)."""
+    document: dict[str, Any] = json.loads((BUNDLED / "xero" / "xero-voice-subset.json").read_text())
+    schemas = document["components"]["schemas"]
+    for source, target in XERO_CUTS:
+        cut = _cut(schemas[source], target)
+        if cut == schemas[source]:
+            raise ValueError(f"the Xero subset no longer refers from {source} to {target}")
+        schemas[source] = cut
+    return document
+
+
+def xero_identity() -> dict[str, Any]:
+    """The bundled Xero identity document, its /Connections example an array (see the module docstring)."""
+    document: dict[str, Any] = yaml.safe_load((BUNDLED / "xero" / "xero-identity.yaml").read_text())
+    content = document["paths"]["/Connections"]["get"]["responses"]["200"]["content"]["application/json"]
+    if isinstance(content.get("example"), str):
+        content["example"] = json.loads(content["example"])
+    return document
+
+
 def build_documents(work: Path) -> tuple[dict[str, Path], dict[str, str]]:
     """Return the document to serve per mock name, and why any mock is missing."""
     work.mkdir(parents=True, exist_ok=True)
@@ -74,7 +137,8 @@ def build_documents(work: Path) -> tuple[dict[str, Path], dict[str, str]]:
             documents[name] = path
         else:
             missing[name] = f"{path} not found (set $NEXORA_VENDOR_SPECS)"
-    derived = {"stripe": stripe_with_send(), "jsm": jsm_with_basic()}
+    derived = {"stripe": stripe_with_send(), "jsm": jsm_with_basic(), "xero-identity": xero_identity()}
+    derived["xero"] = xero_for_prism()
     platform = shared / JIRA_PLATFORM
     if platform.is_file():
         derived["jira-search"] = only_path(json.loads(platform.read_text()), JIRA_SEARCH_PATH)
@@ -85,4 +149,5 @@ def build_documents(work: Path) -> tuple[dict[str, Path], dict[str, str]]:
         target.write_text(json.dumps(document))
         documents[name] = target
     documents["chargebee"] = BUNDLED / "chargebee" / "chargebee_api_v1_spec.json"
+    documents["intercom"] = BUNDLED / "intercom" / "intercom-voice-subset.json"
     return documents, missing

@@ -76,13 +76,22 @@ class PrismRouter(httpx.AsyncBaseTransport):
         route, served = found
         port = self.origins[route.mock]
         target = served + ("?" + query if query else "")
-        request.url = request.url.copy_with(
-            scheme="http", host="127.0.0.1", port=port, raw_path=target.encode("ascii")
-        )
-        request.headers["Host"] = f"127.0.0.1:{port}"
+        # A copy goes to the mock: the SDK may resend this very request (a retry after a timeout),
+        # and rewriting it in place would send the retry to an undeclared path.
+        headers = httpx.Headers(request.headers)
+        headers["Host"] = f"127.0.0.1:{port}"
         if self.dynamic:
-            request.headers["Prefer"] = "dynamic=true"
-        response = await self._inner.handle_async_request(request)
+            headers["Prefer"] = "dynamic=true"
+        forwarded = httpx.Request(
+            request.method,
+            request.url.copy_with(
+                scheme="http", host="127.0.0.1", port=port, raw_path=target.encode("ascii")
+            ),
+            headers=headers,
+            content=request.content,
+            extensions=request.extensions,
+        )
+        response = await self._inner.handle_async_request(forwarded)
         self.exchanges.append(
             Exchange(
                 request.method,
@@ -90,7 +99,7 @@ class PrismRouter(httpx.AsyncBaseTransport):
                 served,
                 response.status_code,
                 response.headers.get("sl-violations", ""),
-                request.headers.get("Authorization", "").partition(" ")[0],
+                forwarded.headers.get("Authorization", "").partition(" ")[0],
             )
         )
         return response

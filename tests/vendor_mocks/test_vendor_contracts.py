@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 
 from sdk import (
-    ConnectorRegistry,
     DeadlineExceededError,
     InvalidArgumentsError,
     NexoraConfig,
@@ -37,9 +36,9 @@ from sdk import (
     VendorConnectionError,
     VendorPayloadError,
     VendorTimeoutError,
-    default_registry,
     error_kind,
 )
+from sdk.authoring import ConnectorRegistry, default_registry
 from sdk.testing import MemoryCredentialSource
 from tests.vendor_mocks._cases import CASES, CONNECTORS, NO_DOCUMENT, Case
 from tests.vendor_mocks._transport import PrismRouter
@@ -128,13 +127,7 @@ def _token_url(case: Case, endpoint: TokenEndpoint) -> str | None:
     return endpoint.url if case.target.token_endpoint else None
 
 
-def _static(case: Case) -> Any:
-    if case.pending is None:
-        return case
-    return pytest.param(case, marks=pytest.mark.xfail(reason=case.pending, strict=True))
-
-
-@pytest.mark.parametrize("case", [_static(case) for case in CASES], ids=lambda case: case.id)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 async def test_static_examples_are_accepted_and_parsed(
     case: Case, prism_mocks: Mocks, token_endpoint: TokenEndpoint, contract_report: dict[tuple[str, str], Row]
 ) -> None:

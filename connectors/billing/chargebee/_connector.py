@@ -48,12 +48,15 @@ Why it is built this way:
 * Errors: Chargebee answers ``{"message", "type", "api_error_code", ...}``; only
   ``api_error_code`` is surfaced (``message`` can quote customer data). Chargebee sends no request
   id header. All calls are reads, so all are retried on 429 and 5xx.
+* Rate limits: API v1 documents per-minute limits per site but no rate-limit headers, only the
+  429 (``api_request_limit_exceeded``), so there is nothing to pace by: the SDK's default
+  ``rate_limit_state`` finds nothing in Chargebee's answers. A 429 is retried after the policy's
+  back-off (or ``Retry-After`` when sent).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
@@ -63,7 +66,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.billing.chargebee import _parse as parse
 from sdk import (
-    BillingConnector,
     BillingCustomer,
     ConfigurationError,
     InvalidArgumentsError,
@@ -71,9 +73,9 @@ from sdk import (
     Money,
     Subscription,
     VendorError,
-    endpoints,
-    paginate,
 )
+from sdk.authoring import BillingConnector, endpoints, paginate
+from sdk.parsing import Subdomain, code_token, obj, parse_each, response_json, text
 from vault import ApiKeyCredential, Credential
 
 __all__ = ["ChargebeeConnector", "ChargebeeSettings"]
@@ -95,11 +97,8 @@ class ChargebeeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site: Annotated[
-        str,
-        Field(
-            pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-            description="The site: 'acme' for https://acme.chargebee.com, 'acme-test' for its test site.",
-        ),
+        Subdomain,
+        Field(description="The site: 'acme' for https://acme.chargebee.com, 'acme-test' for its test site."),
     ]
     currency: Annotated[
         str,
@@ -141,17 +140,12 @@ class ChargebeeConnector(BillingConnector):
         if not isinstance(credential, ApiKeyCredential):
             super().authenticate(request, credential)
             return
-        raw = f"{credential.api_key.get_secret_value()}:".encode()
-        request.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        request.headers["Authorization"] = self.basic_authorization(credential.api_key.get_secret_value(), "")
 
     def error_code(self, response: httpx.Response) -> str | None:
         """Return ``api_error_code``; ``message`` can quote customer data."""
-        try:
-            payload = response.json()
-        except ValueError:
-            return None
-        code = payload.get("api_error_code") if isinstance(payload, dict) else None
-        return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+        payload = response_json(response)
+        return code_token(payload.get("api_error_code"), _ERROR_CODE) if isinstance(payload, dict) else None
 
     @endpoints(f"GET {CUSTOMERS}")
     async def verify(self) -> None:
@@ -166,7 +160,7 @@ class ChargebeeConnector(BillingConnector):
     ) -> list[BillingCustomer]:
         """Find billing customers whose phone number or email matches the caller's (by scanning)."""
         wanted_email = email.casefold() if email is not None else None
-        wanted_phone = self._caller_phone(phone) if phone is not None else None
+        wanted_phone = self.caller_e164(phone) if phone is not None else None
         if wanted_email is None and wanted_phone is None:
             raise InvalidArgumentsError("find_customers: pass the caller's phone or email (or both)")
         complete = False
@@ -175,14 +169,20 @@ class ChargebeeConnector(BillingConnector):
             nonlocal complete
             items, following = await self._page(CUSTOMERS, {}, offset)
             complete = following is None
-            found = [
-                parse.customer(item, self.integration, self.phone_e164)
-                for item in items
-                if self._matches(parse.obj(item["customer"]), wanted_email, wanted_phone)
-            ]
+
+            def match(entry: Mapping[str, Any]) -> BillingCustomer | None:
+                if not self._matches(obj(entry["customer"]), wanted_email, wanted_phone):
+                    return None
+                return parse.customer(entry, self.integration, self.phone_e164)
+
+            found = [c for c in parse_each(items, match, what="customer") if c is not None]
             return found, following
 
-        matches = await paginate(fetch, max_items=MAX_CUSTOMERS, max_pages=self._settings.customer_scan_pages)
+        # A search for the caller: a loop returns the matches found so far, flagged truncated. No
+        # ``key``: a page here is only its matches, so "nothing new" cannot tell a loop.
+        matches = await paginate(
+            fetch, max_items=MAX_CUSTOMERS, max_pages=self._settings.customer_scan_pages, partial=True
+        )
         if not matches and not complete:
             raise VendorError(
                 f"Chargebee API v1 cannot search customers by email or phone, and no match was found in "
@@ -210,7 +210,9 @@ class ChargebeeConnector(BillingConnector):
             raise invoices
         currency = self._settings.currency
         owed = 0
-        for invoice in invoices:
+        for entry in invoices:
+            # Strict: a balance computed without one of the unpaid invoices would misstate the debt.
+            invoice = obj(entry["invoice"])
             if invoice.get("status") not in parse.UNPAID:
                 continue
             if str(invoice.get("currency_code", "")).upper() != currency:
@@ -219,14 +221,16 @@ class ChargebeeConnector(BillingConnector):
                     f"{currency!r}: correct the integration's currency setting"
                 )
             owed += parse.amount(invoice.get("amount_due"))
-        credits = parse.credits(parse.obj(parse.obj(customer_data)["customer"]))
+        credits = parse.credits(obj(obj(customer_data)["customer"]))
         return Money(amount_minor=owed - credits, currency=currency)
 
     @endpoints(f"GET {INVOICES}")
     async def list_invoices(self, customer_id: str, limit: int = 10) -> list[Invoice]:
         """The customer's invoices, overdue and open ones first, newest first within each group."""
         items = await self._invoices(customer_id, PAGE_SIZE)
-        invoices = (parse.invoice(item, self.integration) for item in items)
+        invoices = parse_each(
+            items, lambda entry: parse.invoice(obj(entry["invoice"]), self.integration), what="invoice"
+        )
         return sorted(invoices, key=parse.invoice_rank)[:limit]
 
     @endpoints(f"GET {SUBSCRIPTIONS}")
@@ -236,35 +240,28 @@ class ChargebeeConnector(BillingConnector):
 
         async def fetch(offset: str | None) -> tuple[list[Subscription], str | None]:
             items, following = await self._page(SUBSCRIPTIONS, ids, offset, size=min(limit, PAGE_SIZE))
-            return [
-                parse.subscription(parse.obj(item["subscription"]), self.integration) for item in items
-            ], following
+            found = parse_each(
+                items,
+                lambda entry: parse.subscription(obj(entry["subscription"]), self.integration),
+                what="subscription",
+            )
+            return found, following
 
-        return await paginate(fetch, max_items=limit)
+        # Offsets: a subscription served twice is returned once; a loop returns what arrived.
+        return await paginate(fetch, max_items=limit, key=lambda found: found.id, partial=True)
 
     # --- helpers ---------------------------------------------------------------------------
 
     @property
     def _settings(self) -> ChargebeeSettings:
-        if isinstance(self.settings, ChargebeeSettings):
-            return self.settings
-        return ChargebeeSettings.model_validate(self.settings.model_dump())
+        return self.settings_as(ChargebeeSettings)
 
     def _matches(self, record: Mapping[str, Any], email: str | None, e164: str | None) -> bool:
         """Exact match only: a near miss is somebody else's billing account."""
-        stored_email = parse.text(record.get("email"))
+        stored_email = text(record.get("email"))
         if email is not None and stored_email is not None and stored_email.casefold() == email:
             return True
-        return e164 is not None and self.phone_e164(parse.text(record.get("phone"))) == e164
-
-    def _caller_phone(self, phone: str) -> str:
-        e164 = self.phone_e164(phone)
-        if e164 is None:
-            raise InvalidArgumentsError(
-                "phone: not a phone number that can be read in the tenant's default region "
-                f"({self.phone_region}); pass it in international form, such as +64 21 555 0100"
-            )
-        return e164
+        return e164 is not None and self.phone_e164(text(record.get("phone"))) == e164
 
     async def _page(
         self, template: str, ids: Mapping[str, str], offset: str | None, *, size: int = PAGE_SIZE
@@ -282,7 +279,7 @@ class ChargebeeConnector(BillingConnector):
     async def _invoices(
         self, customer_id: str, max_items: int, *, complete: bool = False
     ) -> list[Mapping[str, Any]]:
-        """Up to ``max_items`` invoice objects of a customer, newest first.
+        """Up to ``max_items`` invoice list entries (``{"invoice": {...}}``) of a customer, newest first.
 
         With ``complete``, a customer with more invoices than that is a VendorError: a balance
         computed from part of the invoices would be wrong.
@@ -294,9 +291,12 @@ class ChargebeeConnector(BillingConnector):
             nonlocal more
             items, following = await self._page(INVOICES, ids, offset)
             more = following is not None
-            return [parse.obj(item["invoice"]) for item in items], following
+            return items, following
 
-        invoices = await paginate(fetch, max_items=max_items, max_pages=max(1, max_items // PAGE_SIZE))
+        # A balance summed over part of the invoices would be wrong: then a loop is an error.
+        invoices = await paginate(
+            fetch, max_items=max_items, max_pages=max(1, max_items // PAGE_SIZE), partial=not complete
+        )
         if complete and more:
             raise VendorError(
                 f"the customer has more than {max_items} invoices; the balance cannot be computed from "

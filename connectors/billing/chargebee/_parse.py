@@ -8,17 +8,17 @@ payload of the wrong type raises (the SDK reports a VendorPayloadError); unknown
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sdk import (
     BillingCustomer,
     Invoice,
     InvoiceStatus,
-    Money,
     Subscription,
     SubscriptionStatus,
 )
+from sdk.parsing import cursor, integer, money, obj, object_list, optional, record_id, text, timestamp
 
 __all__ = [
     "UNPAID",
@@ -27,10 +27,8 @@ __all__ = [
     "customer",
     "invoice",
     "invoice_rank",
-    "obj",
     "page",
     "subscription",
-    "text",
 ]
 
 PhoneNormaliser = Callable[[str | None], str | None]
@@ -56,51 +54,20 @@ _SUBSCRIPTION_STATUS = {
 _RANK = {InvoiceStatus.OVERDUE: 0, InvoiceStatus.OPEN: 1}
 
 
-def obj(value: object) -> Mapping[str, Any]:
-    """Return ``value`` as a JSON object, or raise TypeError (a payload of the wrong shape)."""
-    if not isinstance(value, Mapping):
-        raise TypeError("expected a JSON object")
-    return value
-
-
 def page(data: object) -> tuple[list[Mapping[str, Any]], str | None]:
     """One v1 list page: its items and ``next_offset`` (absent on the last page)."""
     body = obj(data)
-    items = body["list"]
-    if not isinstance(items, list):
-        raise TypeError("list must be a list")
-    following = body.get("next_offset")
-    return [obj(item) for item in items], following if isinstance(following, str) and following else None
-
-
-def _id(item: Mapping[str, Any]) -> str:
-    value = item["id"]
-    if not isinstance(value, str) or not value:
-        raise TypeError("id must be a non-empty string")
-    return value
-
-
-def text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return object_list(body, "list"), cursor(body.get("next_offset"))
 
 
 def amount(value: object) -> int:
-    """An amount in minor units (absent is zero); a bool, float or text is a wrong shape."""
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("expected an integer amount")
-    return value
+    """An amount in minor units; absent is zero (v1 leaves out credits a customer does not hold)."""
+    return integer(value) or 0
 
 
 def _time(value: object) -> datetime | None:
-    if value is None:
-        return None
-    seconds = amount(value)
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError):
-        raise ValueError("timestamp out of range") from None
+    # v1 times are Unix seconds; one that is not is a wrong shape.
+    return timestamp(value, unit="s")
 
 
 def credits(item: Mapping[str, Any]) -> int:
@@ -120,7 +87,7 @@ def customer(entry: Mapping[str, Any], source: str, phone_e164: PhoneNormaliser)
     card = entry.get("card")
     last4 = text(card.get("last4")) if isinstance(card, Mapping) else None
     return BillingCustomer(
-        id=_id(item),
+        id=record_id(item["id"]),
         source=source,
         name=_name(item),
         email=text(item.get("email")),
@@ -133,19 +100,18 @@ def customer(entry: Mapping[str, Any], source: str, phone_e164: PhoneNormaliser)
 def invoice(item: Mapping[str, Any], source: str) -> Invoice:
     """A v1 invoice; its id is the invoice number."""
     status = item.get("status")
-    currency = item["currency_code"]
-    if not isinstance(currency, str):
-        raise TypeError("currency_code must be text")
-    currency = currency.upper()
+    currency = item.get("currency_code")
+    where = "invoice.currency_code"
     return Invoice(
-        id=_id(item),
+        id=record_id(item["id"]),
         source=source,
-        number=_id(item),
+        number=record_id(item["id"]),
         status=_INVOICE_STATUS.get(status, InvoiceStatus.UNKNOWN)
         if isinstance(status, str)
         else InvoiceStatus.UNKNOWN,
-        amount_due=Money(amount_minor=amount(item.get("amount_due")), currency=currency),
-        total=Money(amount_minor=amount(item.get("amount")), currency=currency),
+        # Kept without its amounts when the currency cannot be read: the invoice is still worth reading out.
+        amount_due=optional(lambda: money(amount(item.get("amount_due")), currency), field=where),
+        total=optional(lambda: money(amount(item.get("amount")), currency), field=where),
         # The document date printed on the invoice; v1 invoices have no due date.
         created_at=_time(item.get("end_date", item.get("start_date"))),
     )
@@ -168,7 +134,7 @@ def subscription(item: Mapping[str, Any], source: str) -> Subscription:
     if status is SubscriptionStatus.ACTIVE and amount(item.get("due_invoices_count")) > 0:
         status = SubscriptionStatus.PAST_DUE
     return Subscription(
-        id=_id(item),
+        id=record_id(item["id"]),
         source=source,
         status=status,
         plan_name=text(item.get("plan_id")),

@@ -42,33 +42,39 @@ List endpoints page with ``has_more`` and ``starting_after`` (the last id).
 Errors carry Stripe's ``Request-Id`` header and the ``error.code`` (else
 ``error.type``) of the error body; ``error.message`` can quote customer data
 and is never read.
+
+Rate limits: Stripe documents no rate-limit headers (per-second limits per
+account, signalled only by a 429), so there is nothing to pace by: the SDK's
+default ``rate_limit_state`` finds nothing in Stripe's answers, and a 429 is
+retried after ``Retry-After`` or the policy's back-off, then held for the
+integration until then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.billing.stripe import _parse, _query
-from sdk import (
-    BillingConnector,
-    BillingCustomer,
-    InvalidArgumentsError,
-    Invoice,
-    Money,
-    Subscription,
-    VendorNotFoundError,
-    endpoints,
-    paginate,
+from sdk import BillingCustomer, InvalidArgumentsError, Invoice, Money, Subscription, VendorNotFoundError
+from sdk.authoring import BillingConnector, endpoints, paginate
+from sdk.parsing import (
+    check_record_id,
+    code_token,
+    listed,
+    money,
+    obj,
+    object_list,
+    optional,
+    parse_each,
+    response_json,
 )
-from sdk._endpoints import encode_segment
 
 __all__ = ["StripeConnector", "StripeSettings"]
 
@@ -107,17 +113,6 @@ class StripeSettings(BaseModel):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
-
-
-def _filter_id(value: str, *, operation: str, argument: str) -> str:
-    """Check an id sent as a list filter with the rule the SDK applies to every path segment.
-
-    Stripe ids (``cus_…``) are plain tokens; a value that would be refused as a path segment
-    (empty, ``.``, ``..``, a separator or control character in any encoding) is no id, and is
-    refused here too rather than sent as ``customer=..``. The error never quotes the value.
-    """
-    encode_segment(value, operation=operation, name=argument)
-    return value
 
 
 async def _all(*calls: Awaitable[T]) -> list[T]:
@@ -165,26 +160,33 @@ class StripeConnector(BillingConnector):
             params: dict[str, Any] = {"query": search, "limit": SEARCH_PAGE_SIZE}
             if cursor is not None:
                 params["page"] = cursor
-            body = _parse.obj(await self.http.json("GET", SEARCH_PATH, params=params))
-            found = [self._customer(item) for item in _list_data(body)]
+            body = obj(await self.http.json("GET", SEARCH_PATH, params=params))
+            found = parse_each(listed(body, "data"), self._customer, what="customer")
             next_page = body.get("next_page")
             more = body.get("has_more") is True and isinstance(next_page, str) and next_page != ""
             return found, next_page if more else None
 
-        customers = await paginate(page, max_items=MAX_CUSTOMERS)
+        # A search for the caller: a page loop returns the customers found so far, flagged truncated.
+        customers = await paginate(page, max_items=MAX_CUSTOMERS, partial=True)
         return list({c.id: c for c in customers}.values())
 
     @endpoints(f"GET {CUSTOMER_PATH}")
     async def get_balance(self, customer_id: str) -> Money:
         customer = await self.http.json("GET", CUSTOMER_PATH, path_params={"customer_id": customer_id})
-        body = _parse.obj(customer)
+        body = obj(customer)
         if body.get("deleted") is True:
             # The template, as the SDK's own errors name it: the id stays out of the error.
             raise VendorNotFoundError(
                 "the Stripe customer has been deleted", method="GET", path=CUSTOMER_PATH
             )
         balance = body.get("balance") or 0
-        found = _parse.money(balance, body.get("currency"))
+        currency = body.get("currency")
+        # A zero balance is zero in any currency: one Stripe has not set, or cannot name, is the
+        # integration's default. Owed money in an unreadable currency is an error naming the field.
+        if balance == 0:
+            found = optional(lambda: money(balance, currency), field="customer.currency")
+        else:
+            found = money(balance, currency)
         if found is not None:
             return found
         if balance != 0:
@@ -193,30 +195,32 @@ class StripeConnector(BillingConnector):
 
     @endpoints(f"GET {INVOICES_PATH}")
     async def list_invoices(self, customer_id: str, limit: int = 10) -> list[Invoice]:
-        params = {"customer": _filter_id(customer_id, operation="list_invoices", argument="customer_id")}
+        params = {"customer": check_record_id(customer_id, operation="list_invoices", argument="customer_id")}
         open_items, recent_items = await _all(
             self._list(INVOICES_PATH, {**params, "status": "open"}, limit),
             self._list(INVOICES_PATH, params, limit),
         )
         now = time.time()
-        merged = {
-            inv.id: inv
-            for inv in (
-                _parse.invoice(item, source=self.integration, now=now) for item in open_items + recent_items
-            )
-        }
+        invoices = parse_each(
+            open_items + recent_items,
+            lambda item: _parse.invoice(item, source=self.integration, now=now),
+            what="invoice",
+        )
+        merged = {inv.id: inv for inv in invoices}
         return sorted(merged.values(), key=_parse.invoice_rank)[:limit]
 
     @endpoints(f"GET {SUBSCRIPTIONS_PATH}")
     async def list_subscriptions(self, customer_id: str, limit: int = 10) -> list[Subscription]:
-        customer = _filter_id(customer_id, operation="list_subscriptions", argument="customer_id")
+        customer = check_record_id(customer_id, operation="list_subscriptions", argument="customer_id")
         items = await self._list(SUBSCRIPTIONS_PATH, {"customer": customer, "status": "all"}, limit)
-        return [_parse.subscription(item, source=self.integration) for item in items]
+        return parse_each(
+            items, lambda item: _parse.subscription(item, source=self.integration), what="subscription"
+        )
 
     @endpoints(f"POST {SEND_INVOICE_PATH}")
     async def resend_invoice(self, invoice_id: str) -> Invoice:
         body = await self.http.json("POST", SEND_INVOICE_PATH, path_params={"invoice_id": invoice_id})
-        return _parse.invoice(_parse.obj(body), source=self.integration, now=time.time())
+        return _parse.invoice(obj(body), source=self.integration, now=time.time())
 
     @endpoints(f"GET {CUSTOMERS_PATH}")
     async def verify(self) -> None:
@@ -227,29 +231,20 @@ class StripeConnector(BillingConnector):
 
     def error_code(self, response: httpx.Response) -> str | None:
         """Return ``error.code`` (else ``error.type``) of Stripe's error body, if it is a plain code."""
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            return None
+        body = response_json(response)
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
             return None
-        for key in ("code", "type"):
-            value = error.get(key)
-            if isinstance(value, str) and _ERROR_CODE.fullmatch(value):
-                return value
-        return None
+        return code_token(error.get("code"), _ERROR_CODE) or code_token(error.get("type"), _ERROR_CODE)
 
     # --- helpers ---------------------------------------------------------------------
 
     @property
     def _settings(self) -> StripeSettings:
-        if isinstance(self.settings, StripeSettings):
-            return self.settings
-        return StripeSettings.model_validate(self.settings.model_dump())
+        return self.settings_as(StripeSettings)
 
-    def _customer(self, item: object) -> BillingCustomer:
-        return _parse.customer(_parse.obj(item), source=self.integration, phone_e164=self.phone_e164)
+    def _customer(self, item: Mapping[str, Any]) -> BillingCustomer:
+        return _parse.customer(item, source=self.integration, phone_e164=self.phone_e164)
 
     async def _list(self, path: str, params: Mapping[str, Any], limit: int) -> list[Mapping[str, Any]]:
         """Collect up to ``limit`` objects of a Stripe list endpoint, following ``starting_after``."""
@@ -258,18 +253,11 @@ class StripeConnector(BillingConnector):
             query: dict[str, Any] = {**params, "limit": min(limit, MAX_LIST_PAGE)}
             if cursor is not None:
                 query["starting_after"] = cursor
-            body = _parse.obj(await self.http.json("GET", path, params=query))
-            items = [_parse.obj(item) for item in _list_data(body)]
+            body = obj(await self.http.json("GET", path, params=query))
+            items = object_list(body, "data")
             if body.get("has_more") is not True or not items:
                 return items, None
             last = items[-1].get("id")
             return items, last if isinstance(last, str) and last else None
 
-        return await paginate(page, max_items=limit)
-
-
-def _list_data(body: Mapping[str, Any]) -> Sequence[Any]:
-    data = body["data"]
-    if not isinstance(data, list):
-        raise TypeError("data must be a list")
-    return data
+        return await paginate(page, max_items=limit, partial=True)

@@ -10,84 +10,29 @@ drift never breaks a call.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sdk import (
-    BillingCustomer,
-    Invoice,
-    InvoiceStatus,
-    Money,
-    Subscription,
-    SubscriptionStatus,
-    coerce_enum,
-)
+from sdk import BillingCustomer, Invoice, InvoiceStatus, Money, Subscription, SubscriptionStatus
+from sdk.authoring import coerce_enum
+from sdk.parsing import integer, money, obj, optional, record_id, text
+from sdk.parsing import timestamp as parse_time
 
-__all__ = [
-    "customer",
-    "invoice",
-    "invoice_rank",
-    "money",
-    "obj",
-    "subscription",
-    "timestamp",
-]
+__all__ = ["customer", "invoice", "invoice_rank", "subscription", "timestamp"]
 
 # Stripe statuses the shared enum does not name. ``incomplete_expired`` is terminal: the first
 # invoice was never paid and the subscription will never bill, which is "canceled" to a caller.
 _SUBSCRIPTION_STATUS = {"incomplete_expired": SubscriptionStatus.CANCELED}
 
 
-def obj(value: object) -> Mapping[str, Any]:
-    """Return ``value`` as a JSON object, or raise TypeError (a payload of the wrong shape)."""
-    if not isinstance(value, Mapping):
-        raise TypeError("expected a JSON object")
-    return value
-
-
-def _id(item: Mapping[str, Any]) -> str:
-    value = item["id"]
-    if not isinstance(value, str) or not value:
-        raise TypeError("id must be a non-empty string")
-    return value
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    """Return an integer amount or epoch, None when absent; a bool or float is a wrong shape."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("expected an integer")
-    return value
-
-
 def timestamp(value: object) -> datetime | None:
     """Convert Stripe's Unix seconds to an aware UTC datetime."""
-    seconds = _int(value)
-    if seconds is None:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError):
-        raise ValueError("timestamp out of range") from None
+    return parse_time(value, unit="s")
 
 
 def _date(value: object) -> date | None:
     moment = timestamp(value)
     return None if moment is None else moment.date()
-
-
-def money(amount: object, currency: object) -> Money | None:
-    """Return Money in upper-case ISO 4217, or None when the amount or the currency is absent."""
-    minor = _int(amount)
-    code = _text(currency)
-    if minor is None or code is None:
-        return None
-    return Money(amount_minor=minor, currency=code.upper())
 
 
 def customer(
@@ -101,22 +46,22 @@ def customer(
     Card details need ``expand[]`` of the payment method, so ``card_last4``
     stays None.
     """
-    raw_phone = _text(item.get("phone"))
+    raw_phone = text(item.get("phone"))
     delinquent = item.get("delinquent")
     return BillingCustomer(
-        id=_id(item),
+        id=record_id(item["id"]),
         source=source,
-        name=_text(item.get("name")),
-        email=_text(item.get("email")),
+        name=text(item.get("name")),
+        email=text(item.get("email")),
         phone=phone_e164(raw_phone) or raw_phone,
-        balance=money(item.get("balance"), item.get("currency")),
+        balance=optional(lambda: money(item.get("balance"), item.get("currency")), field="customer.currency"),
         delinquent=delinquent if isinstance(delinquent, bool) else None,
     )
 
 
 def _invoice_status(item: Mapping[str, Any], now: float) -> InvoiceStatus:
     status = coerce_enum(InvoiceStatus, item.get("status"))
-    due = _int(item.get("due_date"))
+    due = integer(item.get("due_date"))
     if status is InvoiceStatus.OPEN and due is not None and due < now:
         return InvoiceStatus.OVERDUE
     return status  # type: ignore[no-any-return]
@@ -131,12 +76,12 @@ def invoice(item: Mapping[str, Any], *, source: str, now: float) -> Invoice:
     """
     currency = item.get("currency")
     return Invoice(
-        id=_id(item),
+        id=record_id(item["id"]),
         source=source,
-        number=_text(item.get("number")),
+        number=text(item.get("number")),
         status=_invoice_status(item, now),
-        amount_due=money(item.get("amount_remaining"), currency),
-        total=money(item.get("total"), currency),
+        amount_due=optional(lambda: money(item.get("amount_remaining"), currency), field="invoice.currency"),
+        total=optional(lambda: money(item.get("total"), currency), field="invoice.currency"),
         due_date=_date(item.get("due_date")),
         created_at=timestamp(item.get("created")),
     )
@@ -166,9 +111,9 @@ def _plan_name(items: list[Mapping[str, Any]]) -> str | None:
     for item in items:
         price = _item_price(item)
         product = price.get("product")
-        name = _text(price.get("nickname"))
+        name = text(price.get("nickname"))
         if name is None and isinstance(product, Mapping):
-            name = _text(product.get("name"))
+            name = text(product.get("name"))
         if name is not None and name not in names:
             names.append(name)
     return ", ".join(names) if names else None
@@ -185,9 +130,9 @@ def _amount(items: list[Mapping[str, Any]]) -> Money | None:
     currency: str | None = None
     for item in items:
         price = _item_price(item)
-        unit = _int(price.get("unit_amount"))
-        quantity = _int(item.get("quantity"))
-        code = _text(price.get("currency"))
+        unit = integer(price.get("unit_amount"))
+        quantity = integer(item.get("quantity"))
+        code = text(price.get("currency"))
         if unit is None or quantity is None or code is None:
             return None
         if currency is not None and code.upper() != currency:
@@ -208,11 +153,11 @@ def subscription(item: Mapping[str, Any], *, source: str) -> Subscription:
     items = [obj(entry) for entry in entries]
     cancel = item.get("cancel_at_period_end")
     return Subscription(
-        id=_id(item),
+        id=record_id(item["id"]),
         source=source,
         status=status or coerce_enum(SubscriptionStatus, raw_status),
         plan_name=_plan_name(items),
-        amount=_amount(items),
+        amount=optional(lambda: _amount(items), field="subscription.items.price"),
         current_period_end=timestamp(item.get("current_period_end")),
         cancel_at_period_end=cancel if isinstance(cancel, bool) else None,
     )

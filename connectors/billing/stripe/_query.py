@@ -1,4 +1,4 @@
-"""Stripe Search queries for this connector, built on :mod:`sdk._querylang.stripe_search`.
+"""Stripe Search queries for this connector, built on :mod:`sdk.querylang.stripe_search`.
 
 The quoting rules live in the SDK's escaping layer (one per query language);
 this module keeps the names the connector calls and the Stripe-specific
@@ -15,9 +15,8 @@ from collections.abc import Iterable
 
 import phonenumbers
 
-from sdk._errors import UsageError
-from sdk._querylang import stripe_search
-from sdk._querylang.stripe_search import Clause, Query
+from sdk import UsageError
+from sdk.querylang import stripe_search
 
 __all__ = ["clause", "customers_query", "or_query", "phone_variants", "quote"]
 
@@ -29,29 +28,29 @@ def quote(value: str) -> str:
     return stripe_search.quote(value)
 
 
-def clause(field: str, value: str) -> Clause:
+def clause(field: str, value: str) -> stripe_search.Clause:
     """Return an exact-match clause ``field:'value'`` (``field`` is ours, never the caller's)."""
     return stripe_search.clause(field, value, argument=field)
 
 
-def or_query(clauses: Iterable[str]) -> Query:
+def or_query(clauses: Iterable[str]) -> stripe_search.Query:
     """Return the clauses joined by ``OR`` (one to ten, Stripe's limit).
 
     Takes plain strings for callers that keep a ``list[str]``, and so checks
     each is exactly one clause as :func:`clause` writes it; prefer
     :func:`customers_query`, whose clauses are typed.
     """
-    checked: list[Clause] = []
+    checked: list[stripe_search.Clause] = []
     for one in clauses:
         if not (_ONE_CLAUSE.fullmatch(one) and one.isprintable()):
             raise UsageError("or_query joins clauses made by clause(), nothing else")
-        checked.append(Clause(one))
+        checked.append(stripe_search.Clause(one))
     return stripe_search.any_of(checked)
 
 
-def customers_query(email: str | None, e164: str | None) -> Query:
+def customers_query(email: str | None, e164: str | None) -> stripe_search.Query:
     """The ``find_customers`` search: the email, and every stored form of the phone number, ORed."""
-    clauses: list[Clause] = []
+    clauses: list[stripe_search.Clause] = []
     if email is not None:
         clauses.append(clause("email", email))
     if e164 is not None:

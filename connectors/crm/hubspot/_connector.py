@@ -1,15 +1,26 @@
-"""The HubSpot CRM connector (CRM v3 objects API; private-app token or OAuth refresh token)."""
+"""The HubSpot CRM connector (CRM v3 objects API; private-app token or OAuth refresh token).
+
+Rate limits: HubSpot sends ``X-HubSpot-RateLimit-Remaining`` with
+``X-HubSpot-RateLimit-Interval-Milliseconds`` (the burst window, ten seconds) and
+``X-HubSpot-RateLimit-Secondly-Remaining`` (per second) on most CRM responses, not on search.
+``rate_limit_state`` reads the tighter of the two, so the SDK holds this tenant's next request
+until the window resets instead of earning a 429 (the burst window has no reset time, so its
+whole interval is assumed). ``X-HubSpot-RateLimit-Daily-Remaining`` is not paced: the daily
+allowance resets at midnight in the account's time zone, and a 429 for it fails without a wait.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
 from connectors.crm.hubspot import _parse
-from sdk import Account, Contact, CRMConnector, InvalidArgumentsError, Note, endpoints, paginate
+from sdk import Account, Contact, InvalidArgumentsError, Note
+from sdk.authoring import CRMConnector, endpoints, paginate
+from sdk.parsing import parse_each
 from vault import ApiKeyCredential, Credential, OAuth2RefreshCredential, TokenEndpoint
 
 __all__ = ["HubSpotConnector"]
@@ -98,16 +109,25 @@ class HubSpotConnector(CRMConnector):
         async def fetch_page(after: str | None) -> tuple[list[Contact], str | None]:
             body = _parse.search_body(email=email, phone=caller, after=after, limit=self.search_page_size)
             data = await self.http.json("POST", SEARCH_PATH, json=body)
-            page: list[Contact] = []
-            for hit in _parse.records(data, "contact search result"):
-                if str(hit["id"]) in seen:
-                    continue
-                if _parse.contact_matches(hit, email=email, phone=caller, region=self.phone_region):
-                    seen.add(str(hit["id"]))
-                    page.append(_parse.contact_from(hit, source=self.integration, region=self.phone_region))
+
+            def read(item: Mapping[str, Any]) -> Contact | None:
+                hit = _parse.record(item, "contact search result")
+                if str(hit["id"]) in seen or not _parse.contact_matches(
+                    hit, email=email, phone=caller, region=self.phone_region
+                ):
+                    return None
+                contact = _parse.contact_from(hit, source=self.integration, region=self.phone_region)
+                seen.add(contact.id)
+                return contact
+
+            hits = _parse.results(data, "contact search result")
+            page = [contact for contact in parse_each(hits, read, what="contact") if contact is not None]
             return page, _parse.search_cursor(data)
 
-        return await paginate(fetch_page, max_items=self.max_contacts, max_pages=self.max_search_pages)
+        # A search for the caller: a cursor loop returns the contacts found so far, flagged truncated.
+        return await paginate(
+            fetch_page, max_items=self.max_contacts, max_pages=self.max_search_pages, partial=True
+        )
 
     @endpoints(f"GET {CONTACT_PATH}")
     async def get_contact(self, contact_id: str) -> Contact:
@@ -158,3 +178,16 @@ class HubSpotConnector(CRMConnector):
 
     def retry_after(self, response: httpx.Response) -> float | None:
         return _parse.rate_limit_wait(response)
+
+    def rate_limit_state(self, response: httpx.Response) -> CRMConnector.RateLimitState | None:
+        """The tighter of the burst window (``-Remaining`` in ``-Interval-Milliseconds``) and the second."""
+        headers = response.headers
+        states: list[CRMConnector.RateLimitState] = []
+        burst = self.rate_limit_count(headers.get("x-hubspot-ratelimit-remaining"))
+        interval_ms = self.rate_limit_seconds(headers.get("x-hubspot-ratelimit-interval-milliseconds"))
+        if burst is not None:
+            states.append(self.RateLimitState(burst, None if interval_ms is None else interval_ms / 1000.0))
+        secondly = self.rate_limit_count(headers.get("x-hubspot-ratelimit-secondly-remaining"))
+        if secondly is not None:
+            states.append(self.RateLimitState(secondly, 1.0))
+        return min(states, key=lambda state: state.remaining, default=None)

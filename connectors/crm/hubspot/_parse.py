@@ -8,7 +8,6 @@ Shapes follow HubSpot's CRM v3 objects API (``SimplePublicObject``,
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,9 @@ from typing import Any
 import httpx
 import phonenumbers
 
-from sdk import Account, Contact, Note, VendorPayloadError, normalise_phone, parse_retry_after
+from sdk import Account, Contact, Note, VendorPayloadError
+from sdk.authoring import normalise_phone, parse_retry_after
+from sdk.parsing import code_token, field_text, parse_each, record_id, response_json, timestamp
 
 __all__ = [
     "ACCOUNT_PROPERTIES",
@@ -76,15 +77,27 @@ def record(data: Any, what: str) -> Mapping[str, Any]:
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
+    try:
+        record_id(value)
+    except ValueError:
+        return False
+    return True
+
+
+def results(data: Any, what: str) -> list[Any]:
+    """The ``results`` list of a HubSpot collection response, items unread; raise if there is none."""
+    found = data.get("results") if isinstance(data, Mapping) else None
+    if not isinstance(found, list):
+        raise VendorPayloadError(f"HubSpot's {what} has no list of results")
+    return found
 
 
 def records(data: Any, what: str) -> list[Mapping[str, Any]]:
-    """Return the ``results`` of a HubSpot collection response, or raise."""
-    results = data.get("results") if isinstance(data, Mapping) else None
-    if not isinstance(results, list):
-        raise VendorPayloadError(f"HubSpot's {what} has no list of results")
-    return [record(item, what) for item in results]
+    """The ``results`` of a collection response that are objects with an id; the others are skipped.
+
+    Skips are noted (see :func:`sdk.parsing.parse_each`); a list none of which is readable raises.
+    """
+    return parse_each(results(data, what), lambda item: record(item, what), what="result")
 
 
 def _properties(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -98,20 +111,7 @@ def _properties(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _text(properties: Mapping[str, Any], name: str) -> str | None:
     """A property as stripped text; None when unset, empty or null (HubSpot sends all three)."""
-    value = properties.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise VendorPayloadError(f"HubSpot's property {name} is not text")
-    text = str(value).strip()
-    return text or None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return field_text(properties, name, where="HubSpot's property")
 
 
 def search_cursor(data: Any) -> str | None:
@@ -270,8 +270,8 @@ def contact_from(obj: Mapping[str, Any], *, source: str, region: str) -> Contact
         email=_text(properties, "email"),
         phone=phones[0] if phones else None,
         account_id=_account_id(obj, properties),
-        created_at=_timestamp(obj.get("createdAt")),
-        updated_at=_timestamp(obj.get("updatedAt")),
+        created_at=timestamp(obj.get("createdAt")),
+        updated_at=timestamp(obj.get("updatedAt")),
     )
 
 
@@ -310,7 +310,7 @@ def note_input(contact_id: str, body: str, *, now: datetime) -> dict[str, Any]:
 def note_from(obj: Mapping[str, Any], *, source: str, contact_id: str, body: str) -> Note:
     """Map the created note; the body is the text written, not HubSpot's HTML of it."""
     properties = _properties(obj)
-    created = _timestamp(obj.get("createdAt")) or _timestamp(_text(properties, "hs_timestamp"))
+    created = timestamp(obj.get("createdAt")) or timestamp(_text(properties, "hs_timestamp"))
     return Note(id=str(obj["id"]), source=source, contact_id=contact_id, body=body, created_at=created)
 
 
@@ -320,17 +320,12 @@ _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 
 def _error_body(response: httpx.Response) -> Mapping[str, Any] | None:
-    if not response.content or not response.content.lstrip().startswith(b"{"):
-        return None
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
+    body = response_json(response)
     return body if isinstance(body, Mapping) else None
 
 
 def _token(value: Any) -> str | None:
-    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
+    return code_token(value, _CODE)
 
 
 def error_code(response: httpx.Response) -> str | None:

@@ -1,4 +1,11 @@
-"""The Salesforce CRM connector (REST API v60.0; OAuth 2.0 JWT bearer or refresh-token flow)."""
+"""The Salesforce CRM connector (REST API v60.0; OAuth 2.0 JWT bearer or refresh-token flow).
+
+Rate limits: Salesforce reports ``Sforce-Limit-Info: api-usage=<used>/<limit>`` on every REST
+answer, the org's allowance for a rolling 24 hours, not a per-second window; pacing a call cannot
+help with it, so ``rate_limit_state`` says nothing (the SDK's default, which finds no standard
+headers in Salesforce's answers). An exhausted allowance (``REQUEST_LIMIT_EXCEEDED``) surfaces as
+a ``VendorRateLimitError`` without a wait.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +23,12 @@ from sdk import (
     Account,
     ConfigurationError,
     Contact,
-    CRMConnector,
     InvalidArgumentsError,
     Note,
     VendorAuthError,
     VendorRateLimitError,
-    endpoints,
-    paginate,
 )
+from sdk.authoring import CRMConnector, endpoints, paginate
 from vault import Credential, OAuth2JWTCredential, OAuth2RefreshCredential, TokenEndpoint
 
 __all__ = ["DEFAULT_INSTANCE_HOSTS", "SalesforceConnector", "SalesforceSettings", "token_endpoint"]
@@ -204,23 +209,28 @@ class SalesforceConnector(CRMConnector):
                 data = await self._json("GET", QUERY_PATH, params={"q": soql})
             else:
                 data = await self._json("GET", QUERY_MORE_PATH, path_params={"locator": locator})
-            page = [
-                _parse.contact_from(record, source=self.integration, region=self.phone_region)
-                for record in _parse.query_records(data, "contact query result")
-                if _parse.email_matches(record, email)
-            ]
+            page = _parse.contacts(
+                _parse.rows(data, "records", "contact query result"),
+                lambda record: _parse.email_matches(record, email),
+                source=self.integration,
+                region=self.phone_region,
+            )
             return page, _parse.next_records_locator(data)
 
-        return await paginate(fetch_page, max_items=self.max_contacts, max_pages=self.max_query_pages)
+        # A search for the caller: a locator loop returns the contacts found so far, flagged truncated.
+        return await paginate(
+            fetch_page, max_items=self.max_contacts, max_pages=self.max_query_pages, partial=True
+        )
 
     async def _contacts_by_phone(self, caller: str) -> list[Contact]:
         sosl = _query.contacts_by_phone(caller, self.search_limit)
         data = await self._json("GET", SEARCH_PATH, params={"q": sosl})
-        return [
-            _parse.contact_from(record, source=self.integration, region=self.phone_region)
-            for record in _parse.search_records(data, "contact search result")
-            if caller in _parse.contact_phones(record, self.phone_region)
-        ]
+        return _parse.contacts(
+            _parse.rows(data, "searchRecords", "contact search result"),
+            lambda record: caller in _parse.contact_phones(record, self.phone_region),
+            source=self.integration,
+            region=self.phone_region,
+        )
 
     @endpoints(f"GET {CONTACT_PATH}")
     async def get_contact(self, contact_id: str) -> Contact:

@@ -12,16 +12,17 @@ is a JSON *array* of ``{message, errorCode, fields}``.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from connectors.crm.salesforce._query import DATA_PATH
-from sdk import Account, Contact, Note, VendorPayloadError, normalise_phone
+from sdk import Account, Contact, Note, VendorPayloadError
+from sdk.authoring import normalise_phone
+from sdk.parsing import code_token, field_text, parse_each, response_json, timestamp
 
 __all__ = [
     "PHONE_FIELDS",
@@ -58,6 +59,26 @@ def _record(item: Any, what: str) -> Mapping[str, Any]:
     ):
         raise VendorPayloadError(f"Salesforce's {what} is not a record with an Id")
     return item
+
+
+def rows(data: Any, key: str, what: str) -> list[Any]:
+    """The items of a result's ``records`` or ``searchRecords`` list, unread; raise if there is none."""
+    found = data.get(key) if isinstance(data, Mapping) else None
+    if not isinstance(found, list):
+        raise VendorPayloadError(f"Salesforce's {what} has no list of {key}")
+    return found
+
+
+def contacts(
+    items: list[Any], keep: Callable[[Mapping[str, Any]], bool], *, source: str, region: str
+) -> list[Contact]:
+    """The contacts among ``items`` that ``keep`` accepts; a record that cannot be read is skipped."""
+
+    def read(item: Mapping[str, Any]) -> Contact | None:
+        record = _record(item, "contact")
+        return contact_from(record, source=source, region=region) if keep(record) else None
+
+    return [contact for contact in parse_each(items, read, what="contact") if contact is not None]
 
 
 def query_records(data: Any, what: str) -> list[Mapping[str, Any]]:
@@ -110,25 +131,15 @@ def next_records_locator(data: Any) -> str | None:
 
 def _text(record: Mapping[str, Any], name: str) -> str | None:
     """A field as stripped text; None when null or empty."""
-    value = record.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise VendorPayloadError(f"Salesforce's field {name} is not text")
-    text = str(value).strip()
-    return text or None
+    return field_text(record, name, where="Salesforce's field")
 
 
 def _timestamp(record: Mapping[str, Any], name: str) -> datetime | None:
     """A dateTime field: Salesforce writes ``2024-03-04T21:10:00.000+0000``."""
-    value = _text(record, name)
-    if value is None:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return timestamp(_text(record, name))
     except ValueError:
         raise VendorPayloadError(f"Salesforce's field {name} is not a date and time") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _reference(record: Mapping[str, Any], name: str) -> str | None:
@@ -238,12 +249,6 @@ def error_code(response: httpx.Response) -> str | None:
 
     The ``message`` is never read: Salesforce quotes field values in it.
     """
-    if not response.content or not response.content.lstrip().startswith(b"["):
-        return None
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
+    body = response_json(response)
     first = body[0] if isinstance(body, list) and body else None
-    code = first.get("errorCode") if isinstance(first, Mapping) else None
-    return code if isinstance(code, str) and _CODE.fullmatch(code) else None
+    return code_token(first.get("errorCode"), _CODE) if isinstance(first, Mapping) else None

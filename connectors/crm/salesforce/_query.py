@@ -2,7 +2,7 @@
 
 Every query here is a fixed template with one slot for caller input, and the
 slot is filled by the SDK's escaping layer for Salesforce
-(:mod:`sdk._querylang.soql`): SOQL string literals with Salesforce's "Quoted
+(:mod:`sdk.querylang.soql`): SOQL string literals with Salesforce's "Quoted
 String Escape Sequences", SOSL search terms with every reserved character
 escaped and anything but a plain word sent as a quoted phrase. Values the
 layer cannot carry (other control and invisible characters, lone surrogates,
@@ -16,7 +16,7 @@ import re
 
 import phonenumbers
 
-from sdk._querylang import soql
+from sdk.querylang import soql
 
 __all__ = [
     "ACCOUNT_FIELDS",

@@ -61,6 +61,12 @@ Why it is built this way:
   ``_links.next`` URL the Service Management API also returns.
 * Errors: the Service Management API answers ``{"errorMessage": ..., "i18nErrorMessage":
   {"i18nKey": ...}}``; only the key is surfaced. The request id is Atlassian's ``X-AREQUESTID``.
+* Rate limits: Atlassian sends ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``, and with a 429
+  ``Retry-After`` (seconds) and ``X-RateLimit-Reset`` (an ISO 8601 time). The SDK's default
+  ``rate_limit_state`` reads them (an ISO reset included), so once Atlassian says no requests are
+  left this tenant's next request waits for the reset, or fails at once, unsent, when the reset
+  comes after the caller's deadline. ``X-RateLimit-NearLimit`` and ``RateLimit-Reason`` are not
+  read: only a count that reaches zero holds requests back.
 """
 
 from __future__ import annotations
@@ -68,24 +74,24 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
 
 from connectors.ticketing.jsm import _parse as parse
 from connectors.ticketing.jsm import _query
+from connectors.ticketing.jsm._settings import JSMSettings
 from sdk import (
     ConfigurationError,
     InvalidArgumentsError,
     Ticket,
     TicketComment,
-    TicketingConnector,
     VendorNotFoundError,
     VendorPayloadError,
-    endpoints,
-    paginate,
 )
+from sdk.authoring import TicketingConnector, endpoints, paginate
+from sdk.parsing import code_token, cursor, listed, obj, parse_each, response_json, unreadable
 from vault import BasicCredential, Credential, OAuth2ClientCredential, OAuth2RefreshCredential, TokenEndpoint
 
 __all__ = ["JSMConnector", "JSMSettings"]
@@ -112,68 +118,15 @@ _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_-]{0,127}")
 
 
-class JSMSettings(BaseModel):
-    """Which Jira Cloud site, service desk and project an integration serves."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    site: Annotated[
-        str | None,
-        Field(
-            default=None,
-            pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-            description="The Jira Cloud site: 'acme' for https://acme.atlassian.net (lower case).",
-        ),
-    ] = None
-    cloud_id: Annotated[
-        str | None,
-        Field(
-            default=None,
-            pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-            description=(
-                "The site's cloud id (a lower-case UUID, from "
-                "https://api.atlassian.com/oauth/token/accessible-resources). Needed for OAuth 2.0 "
-                "credentials and scoped API tokens: requests then go to "
-                "https://api.atlassian.com/ex/jira/<cloud_id>."
-            ),
-        ),
-    ] = None
-    service_desk_id: Annotated[
-        str,
-        Field(
-            pattern=r"^[1-9][0-9]{0,17}$",
-            description="The service desk's id, as in the portal URL /servicedesk/customer/portal/<id>.",
-        ),
-    ]
-    project_key: Annotated[
-        str,
-        Field(
-            pattern=r"^[A-Z][A-Z0-9_]{1,9}$",
-            description="The key of the service desk's Jira project, e.g. 'HELP' for requests HELP-123.",
-        ),
-    ]
-    request_type_id: Annotated[
-        str | None,
-        Field(
-            default=None,
-            pattern=r"^[1-9][0-9]{0,17}$",
-            description="The request type create_ticket raises (needed only with the tickets:write scope).",
-        ),
-    ] = None
-
-    @model_validator(mode="after")
-    def _one_root(self) -> JSMSettings:
-        if self.site is None and self.cloud_id is None:
-            raise ValueError("set site (email + API token) or cloud_id (OAuth 2.0, scoped API tokens)")
-        return self
-
-
 class JSMConnector(TicketingConnector):
     """Requests and comments in Jira Service Management Cloud, for the caller's email."""
 
     name: ClassVar[str] = "jsm"
     display_name: ClassVar[str] = "Jira Service Management"
     base_url: ClassVar[str] = SITE_ROOT
+    lookup_by: ClassVar[frozenset[str]] = frozenset({"email"})
+    """What the caller can be found by: Service Management customers have no phone number, so a
+    phone-only customer context reports this source ``unsupported`` (nothing asked), not failed."""
     credential_types: ClassVar[tuple[type[Credential], ...]] = (
         BasicCredential,
         OAuth2RefreshCredential,
@@ -207,18 +160,14 @@ class JSMConnector(TicketingConnector):
 
     def error_code(self, response: httpx.Response) -> str | None:
         """Return ``i18nErrorMessage.i18nKey``; ``errorMessage`` can quote customer data."""
-        try:
-            payload = response.json()
-        except ValueError:
-            return None
+        payload = response_json(response)
         message = payload.get("i18nErrorMessage") if isinstance(payload, dict) else None
-        key = message.get("i18nKey") if isinstance(message, dict) else None
-        return key if isinstance(key, str) and _ERROR_CODE.fullmatch(key) else None
+        return code_token(message.get("i18nKey"), _ERROR_CODE) if isinstance(message, dict) else None
 
     @endpoints(f"GET {SERVICE_DESK}")
     async def verify(self) -> None:
         """Read the configured service desk: proves the credential and the desk/project settings."""
-        desk = parse.obj(await self.http.json("GET", SERVICE_DESK, path_params=self._desk_ids))
+        desk = obj(await self.http.json("GET", SERVICE_DESK, path_params=self._desk_ids))
         if desk.get("projectKey") != self._settings.project_key:
             raise ConfigurationError(
                 f"service desk {self._settings.service_desk_id} does not belong to project "
@@ -258,7 +207,7 @@ class JSMConnector(TicketingConnector):
             raise request_data
         if isinstance(comments, BaseException):
             raise comments
-        item = parse.obj(request_data)
+        item = obj(request_data)
         if not self._ours(item):
             raise VendorNotFoundError(
                 "the request belongs to another service desk or project than this integration's",
@@ -289,7 +238,7 @@ class JSMConnector(TicketingConnector):
             "requestFieldValues": {"summary": subject, "description": body},
             "raiseOnBehalfOf": account_ids[0],
         }
-        item = parse.obj(await self.http.json("POST", REQUESTS, json=payload))
+        item = obj(await self.http.json("POST", REQUESTS, json=payload))
         if not self._ours(item):
             # Created, but not where this integration looks: say so rather than return a key that
             # get_ticket would refuse.
@@ -306,15 +255,13 @@ class JSMConnector(TicketingConnector):
         ids = self._request_ids(ticket_id)
         payload = {"body": body, "public": public}
         data = await self.http.json("POST", COMMENTS, path_params=ids, json=payload)
-        return Ticket(id=ticket_id, source=self.integration, comments=(parse.comment(parse.obj(data)),))
+        return Ticket(id=ticket_id, source=self.integration, comments=(parse.comment(obj(data)),))
 
     # --- helpers ---------------------------------------------------------------------------
 
     @property
     def _settings(self) -> JSMSettings:
-        if isinstance(self.settings, JSMSettings):
-            return self.settings
-        return JSMSettings.model_validate(self.settings.model_dump())
+        return self.settings_as(JSMSettings)
 
     def _caller_email(self, phone: str | None, email: str | None, operation: str) -> str:
         if phone is not None and self.phone_e164(phone) is None:
@@ -367,8 +314,9 @@ class JSMConnector(TicketingConnector):
     async def _customer_ids(self, email: str) -> list[str]:
         """Account ids of the desk's customers whose email is exactly ``email`` (any case)."""
         query = {"query": _query.customer_search_text(email), "limit": 50}
-        data = parse.obj(await self.http.json("GET", CUSTOMERS, path_params=self._desk_ids, params=query))
+        data = obj(await self.http.json("GET", CUSTOMERS, path_params=self._desk_ids, params=query))
         wanted = email.casefold()
+
         ids: list[str] = []
         for user in parse.values(data):
             stored = user.get("emailAddress")
@@ -376,7 +324,9 @@ class JSMConnector(TicketingConnector):
             if not (isinstance(stored, str) and stored.casefold() == wanted):
                 continue
             if not (isinstance(account_id, str) and _ACCOUNT_ID.fullmatch(account_id)):
-                raise ValueError("malformed accountId")
+                # Not skipped: this id goes into the JQL, and one that could rewrite it is a
+                # hostile or broken answer, not a record to leave out (the search is not sent).
+                raise unreadable("accountId")
             ids.append(account_id)
         return ids[:MAX_REQUESTERS]
 
@@ -393,30 +343,29 @@ class JSMConnector(TicketingConnector):
             }
             if token is not None:
                 params["nextPageToken"] = token
-            data = parse.obj(await self.http.json("GET", SEARCH, params=params))
-            issues = data["issues"]
-            if not isinstance(issues, list):
-                raise TypeError("issues must be a list")
-            token_after = data.get("nextPageToken")
-            following = token_after if isinstance(token_after, str) and token_after else None
-            if data.get("isLast") is True:
-                following = None
+            data = obj(await self.http.json("GET", SEARCH, params=params))
+            issues = listed(data, "issues")
+            following = None if data.get("isLast") is True else cursor(data.get("nextPageToken"))
             left_over = following is not None
-            found = [parse.issue(parse.obj(item), self.integration) for item in issues]
+            found = parse_each(issues, lambda item: parse.issue(item, self.integration), what="issue")
             # The JQL names the project; a hit of another one (a moved issue) is still not ours.
             return [ticket for ticket in found if self._in_project(ticket.id)], following
 
-        found = await paginate(fetch, max_items=limit)
+        # The caller's requests: a token loop returns what arrived, flagged truncated.
+        found = await paginate(fetch, max_items=limit, partial=True)
         return found, left_over
 
     async def _comments(self, ids: Mapping[str, str]) -> tuple[TicketComment, ...]:
         async def fetch(start: str | None) -> tuple[list[TicketComment], str | None]:
             offset = int(start) if start is not None else 0
             params = {"start": offset, "limit": COMMENT_PAGE_SIZE}
-            data = parse.obj(await self.http.json("GET", COMMENTS, path_params=ids, params=params))
-            items = [parse.comment(item) for item in parse.values(data)]
-            if data.get("isLastPage") is not False or not items:
+            data = obj(await self.http.json("GET", COMMENTS, path_params=ids, params=params))
+            served = listed(data, "values")
+            items = parse_each(served, parse.comment, what="comment")
+            if data.get("isLastPage") is not False or not served:
                 return items, None
-            return items, str(offset + len(items))
+            # The offset counts what was served, skipped records too, or the next page would overlap.
+            return items, str(offset + len(served))
 
-        return tuple(await paginate(fetch, max_items=MAX_COMMENTS))
+        # Offsets: a comment served twice (one added while paging) is returned once.
+        return tuple(await paginate(fetch, max_items=MAX_COMMENTS, key=lambda found: found.id, partial=True))

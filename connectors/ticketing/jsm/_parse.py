@@ -10,15 +10,15 @@ anything else by its status category (``new``, ``indeterminate``, ``done``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sdk import Ticket, TicketComment, TicketPriority, TicketStatus
+from sdk.parsing import obj, object_list, record_id, text, timestamp
 
 __all__ = [
     "comment",
     "issue",
-    "obj",
     "request",
     "status",
     "ticket_sort_key",
@@ -64,39 +64,14 @@ _PRIORITY = {
 }
 
 
-def obj(value: object) -> Mapping[str, Any]:
-    """Return ``value`` as a JSON object, or raise TypeError (a payload of the wrong shape)."""
-    if not isinstance(value, Mapping):
-        raise TypeError("expected a JSON object")
-    return value
-
-
 def values(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The items of a Service Management page (``{"values": [...], "isLastPage": ...}``)."""
-    items = page["values"]
-    if not isinstance(items, list):
-        raise TypeError("values must be a list")
-    return [obj(item) for item in items]
-
-
-def _id(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        raise ValueError("missing or malformed record id")
-    return str(value)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return object_list(page, "values")
 
 
 def _iso(value: object) -> datetime | None:
     """Jira's ``2024-06-01T22:41:00.000+1200``; a missing or unreadable one is None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
+    return timestamp(value, lenient=True)
 
 
 def _date(value: object) -> datetime | None:
@@ -105,10 +80,7 @@ def _date(value: object) -> datetime | None:
         return None
     millis = value.get("epochMillis")
     if isinstance(millis, int) and not isinstance(millis, bool):
-        try:
-            return datetime.fromtimestamp(millis / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return timestamp(millis, unit="ms", lenient=True)
     return _iso(value.get("iso8601"))
 
 
@@ -129,7 +101,7 @@ def _priority(value: object) -> TicketPriority:
 
 
 def _account_id(user: object) -> str | None:
-    return _text(user.get("accountId")) if isinstance(user, Mapping) else None
+    return text(user.get("accountId")) if isinstance(user, Mapping) else None
 
 
 def issue(item: Mapping[str, Any], source: str) -> Ticket:
@@ -138,9 +110,9 @@ def issue(item: Mapping[str, Any], source: str) -> Ticket:
     state = fields.get("status")
     category = state.get("statusCategory") if isinstance(state, Mapping) else None
     return Ticket(
-        id=_id(item.get("key")),
+        id=record_id(item.get("key")),
         source=source,
-        subject=_text(fields.get("summary")),
+        subject=text(fields.get("summary")),
         status=status(
             state.get("name") if isinstance(state, Mapping) else None,
             category.get("key") if isinstance(category, Mapping) else None,
@@ -168,9 +140,9 @@ def request(item: Mapping[str, Any], source: str, comments: Iterable[TicketComme
     fields = _field_values(item)
     current = item.get("currentStatus")
     return Ticket(
-        id=_id(item.get("issueKey")),
+        id=record_id(item.get("issueKey")),
         source=source,
-        subject=_text(fields.get("summary")),
+        subject=text(fields.get("summary")),
         status=status(
             current.get("status") if isinstance(current, Mapping) else None,
             current.get("statusCategory") if isinstance(current, Mapping) else None,
@@ -186,8 +158,8 @@ def request(item: Mapping[str, Any], source: str, comments: Iterable[TicketComme
 def comment(item: Mapping[str, Any]) -> TicketComment:
     """A request comment; one whose visibility is not stated is internal, never read out as public."""
     return TicketComment(
-        id=_id(item.get("id")),
-        body=_text(item.get("body")) or "",
+        id=record_id(item.get("id")),
+        body=text(item.get("body")) or "",
         public=item.get("public") is True,
         author_id=_account_id(item.get("author")),
         created_at=_date(item.get("created")),

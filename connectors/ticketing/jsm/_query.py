@@ -1,4 +1,4 @@
-"""The JQL this connector sends, built on :mod:`sdk._querylang.jql`.
+"""The JQL this connector sends, built on :mod:`sdk.querylang.jql`.
 
 ``list_tickets`` searches the integration's project for requests reported by
 the caller's customer accounts. The project key comes from the settings and
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sdk._querylang import check_value, jql
+from sdk.querylang import check_value, jql
 
 __all__ = ["ReporterSearch", "customer_search_text", "reporter_search"]
 

@@ -47,12 +47,19 @@ Why it is built this way:
 * Errors: Zendesk answers ``{"error": "RecordNotFound", "description": "..."}`` or
   ``{"errors": [{"code": "...", "title": "..."}]}``. Only ``error``/``code`` is surfaced, and only
   when it has the shape of an identifier; ``description`` and ``title`` can quote customer data.
+* Rate limits: every response carries the account's per-minute allowance as
+  ``X-Rate-Limit-Remaining``; list and search responses add ``ratelimit-remaining`` and
+  ``ratelimit-reset`` (seconds). ``rate_limit_state`` reads the latter when present (the SDK's
+  default), else ``X-Rate-Limit-Remaining`` with the minute as its window, so the SDK holds this
+  tenant's next request until the reset instead of earning a 429. The endpoint-specific
+  ``zendesk-ratelimit-*`` headers (List Tickets, for example) are not read: this connector does
+  not call those endpoints, and one endpoint's limit must not pace the others. A 429's
+  ``Retry-After`` is honoured as before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import uuid
 from collections.abc import Mapping
@@ -63,16 +70,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.ticketing.zendesk import _parse as parse
 from connectors.ticketing.zendesk import _query
-from sdk import (
-    InvalidArgumentsError,
-    Ticket,
-    TicketComment,
-    TicketingConnector,
-    VendorAuthError,
-    VendorPayloadError,
-    endpoints,
-    paginate,
-)
+from sdk import InvalidArgumentsError, Ticket, TicketComment, VendorAuthError, VendorPayloadError
+from sdk.authoring import TicketingConnector, endpoints, paginate
+from sdk.parsing import Subdomain, code_token, obj, parse_each, record_id, response_json
 from vault import BasicCredential, Credential
 
 __all__ = ["ZendeskConnector", "ZendeskSettings"]
@@ -94,17 +94,18 @@ _TICKET_NUMBER = re.compile(r"[0-9]{1,20}")
 # quotes and parentheses (phrases, grouping), ':' '<' '>' (operators) and '*' '?' (wildcards).
 
 
+RATE_LIMIT_WINDOW = 60.0
+"""Zendesk's account-wide allowance is per minute; ``X-Rate-Limit-Remaining`` gives no reset time."""
+
+
 class ZendeskSettings(BaseModel):
     """Where the tenant's Zendesk account lives."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     subdomain: Annotated[
-        str,
-        Field(
-            pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-            description="The account's subdomain: 'acme' for https://acme.zendesk.com (lower case).",
-        ),
+        Subdomain,
+        Field(description="The account's subdomain: 'acme' for https://acme.zendesk.com (lower case)."),
     ]
 
 
@@ -132,15 +133,20 @@ class ZendeskConnector(TicketingConnector):
         if not isinstance(credential, BasicCredential):
             super().authenticate(request, credential)
             return
-        username = api_token_username(credential.username)
-        raw = f"{username}:{credential.password.get_secret_value()}".encode()
-        request.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        request.headers["Authorization"] = self.basic_authorization(
+            api_token_username(credential.username), credential.password.get_secret_value()
+        )
+
+    def rate_limit_state(self, response: httpx.Response) -> TicketingConnector.RateLimitState | None:
+        """``ratelimit-remaining``/``-reset`` when sent, else ``X-Rate-Limit-Remaining`` per minute."""
+        state = super().rate_limit_state(response)
+        if state is not None:
+            return state
+        remaining = self.rate_limit_count(response.headers.get("x-rate-limit-remaining"))
+        return None if remaining is None else self.RateLimitState(remaining, RATE_LIMIT_WINDOW)
 
     def error_code(self, response: httpx.Response) -> str | None:
-        try:
-            payload = response.json()
-        except ValueError:
-            return None
+        payload = response_json(response)
         if not isinstance(payload, dict):
             return None
         candidate = payload.get("error")
@@ -148,9 +154,7 @@ class ZendeskConnector(TicketingConnector):
             errors = payload.get("errors")
             if isinstance(errors, list) and errors and isinstance(errors[0], dict):
                 candidate = errors[0].get("code")
-        if isinstance(candidate, str) and _ERROR_CODE.fullmatch(candidate):
-            return candidate
-        return None
+        return code_token(candidate, _ERROR_CODE)
 
     @endpoints(f"GET {ME}")
     async def verify(self) -> None:
@@ -191,7 +195,7 @@ class ZendeskConnector(TicketingConnector):
             self._check_phone(phone)
             searches = [_query.requester_search(email, argument="email")]
         elif phone is not None:
-            ids = await self._user_ids_by_phone(self._e164(phone))
+            ids = await self._user_ids_by_phone(self.caller_e164(phone))
             searches = [_query.requester_search(user_id, argument="requester id") for user_id in ids]
         else:
             raise _no_identity("list_tickets")
@@ -229,7 +233,7 @@ class ZendeskConnector(TicketingConnector):
             # user needs a name, and the caller's name is not part of the standard arguments.
             ticket["requester"] = {"email": email, "name": email.split("@", 1)[0]}
         elif phone is not None:
-            ids = await self._user_ids_by_phone(self._e164(phone))
+            ids = await self._user_ids_by_phone(self.caller_e164(phone))
             if not ids:
                 raise InvalidArgumentsError(
                     "create_ticket: no Zendesk user has the caller's phone number; pass the caller's "
@@ -258,32 +262,25 @@ class ZendeskConnector(TicketingConnector):
 
     # --- helpers ---------------------------------------------------------------
 
-    def _e164(self, phone: str) -> str:
-        """Return the caller's phone number in E.164, or refuse the call if it cannot be read."""
-        e164 = self.phone_e164(phone)
-        if e164 is None:
-            raise InvalidArgumentsError(
-                f"phone: not a phone number that can be read in the tenant's default region "
-                f"({self.phone_region}); pass it in international form, such as +64 21 555 0100"
-            )
-        return e164
-
     def _check_phone(self, phone: str | None) -> None:
         # A phone given beside an email is not searched, but an unreadable one is still refused:
         # the same arguments must succeed or fail the same way whichever identity is used.
         if phone is not None:
-            self._e164(phone)
+            self.caller_e164(phone)
 
     async def _user_ids_by_phone(self, e164: str) -> list[str]:
         """Ids of the users whose stored phone number is ``e164`` (at most MAX_REQUESTERS)."""
         data = await self.http.json("GET", USERS_SEARCH, params={"query": _query.users_by_phone(e164)})
-        ids: list[str] = []
-        for user in data.get("users") or []:
+
+        def read(user: Mapping[str, Any]) -> str | None:
             stored = user.get("phone")
             # The wildcard also matches other countries' numbers that end in the same digits.
             if isinstance(stored, str) and self.phone_e164(stored) == e164:
-                ids.append(parse.record_id(user.get("id")))
-        return ids[:MAX_REQUESTERS]
+                return record_id(user.get("id"))
+            return None
+
+        ids = parse_each(obj(data).get("users") or [], read, what="user")
+        return [found for found in ids if found is not None][:MAX_REQUESTERS]
 
     async def _requested_tickets(self, search: _query.RequesterSearch) -> list[Ticket]:
         params = {"query": search.newest, "sort_by": "created_at", "sort_order": "desc"}
@@ -295,11 +292,13 @@ class ZendeskConnector(TicketingConnector):
         return tickets
 
     def _search_results(self, data: Mapping[str, Any]) -> list[Ticket]:
-        return [
-            parse.ticket(item, self.integration)
-            for item in data.get("results") or []
-            if item.get("result_type", "ticket") == "ticket"
-        ]
+        def read(item: Mapping[str, Any]) -> Ticket | None:
+            if item.get("result_type", "ticket") != "ticket":
+                return None
+            return parse.ticket(item, self.integration)
+
+        found = parse_each(obj(data).get("results") or [], read, what="ticket")
+        return [ticket for ticket in found if ticket is not None]
 
     async def _comments(self, ids: Mapping[str, str]) -> tuple[TicketComment, ...]:
         async def fetch(cursor: str | None) -> tuple[list[TicketComment], str | None]:
@@ -307,12 +306,12 @@ class ZendeskConnector(TicketingConnector):
             if cursor is not None:
                 params["page[after]"] = cursor
             data = await self.http.json("GET", COMMENTS, path_params=ids, params=params)
-            items = [parse.comment(item) for item in data.get("comments") or []]
+            items = parse_each(obj(data).get("comments") or [], parse.comment, what="comment")
             meta = data.get("meta") or {}
             after = meta.get("after_cursor") if meta.get("has_more") else None
             return items, after if isinstance(after, str) and after else None
 
-        newest_first = await paginate(fetch, max_items=MAX_COMMENTS)
+        newest_first = await paginate(fetch, max_items=MAX_COMMENTS, partial=True)
         return tuple(reversed(newest_first))
 
 

@@ -10,37 +10,23 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sdk import Ticket, TicketComment, TicketPriority, TicketStatus, coerce_enum
+from sdk import Ticket, TicketComment, TicketPriority, TicketStatus
+from sdk.authoring import coerce_enum
+from sdk.parsing import record_id, text, timestamp
 
-__all__ = ["audit_comments", "comment", "record_id", "ticket", "ticket_sort_key", "timestamp"]
+__all__ = ["audit_comments", "comment", "ticket", "ticket_sort_key"]
 
 # Zendesk calls the on-hold status "hold"; every other status and priority has the shared name.
 _STATUS_ALIASES = {"hold": "on_hold"}
-
-
-def record_id(value: object) -> str:
-    """Return a Zendesk id as text; raise ValueError when it is missing or not an id."""
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        raise ValueError("missing or malformed record id")
-    return str(value)
 
 
 def _optional_id(value: object) -> str | None:
     return None if value is None else record_id(value)
 
 
-def timestamp(value: object) -> datetime | None:
-    """Read an ISO 8601 time stamp; a missing or unreadable one is None, not an error."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def _time(value: object) -> datetime | None:
+    # Lenient: a ticket with an unreadable time stamp is still worth reading to the caller.
+    return timestamp(value, lenient=True)
 
 
 def ticket(item: Mapping[str, Any], source: str, comments: Iterable[TicketComment] = ()) -> Ticket:
@@ -49,14 +35,14 @@ def ticket(item: Mapping[str, Any], source: str, comments: Iterable[TicketCommen
     return Ticket(
         id=record_id(item.get("id")),
         source=source,
-        subject=_text(item.get("subject")),
+        subject=text(item.get("subject")),
         status=coerce_enum(
             TicketStatus, _STATUS_ALIASES.get(status, status) if isinstance(status, str) else None
         ),
         priority=coerce_enum(TicketPriority, item.get("priority")),
         requester_id=_optional_id(item.get("requester_id")),
-        created_at=timestamp(item.get("created_at")),
-        updated_at=timestamp(item.get("updated_at")),
+        created_at=_time(item.get("created_at")),
+        updated_at=_time(item.get("updated_at")),
         comments=tuple(comments),
     )
 
@@ -64,7 +50,7 @@ def ticket(item: Mapping[str, Any], source: str, comments: Iterable[TicketCommen
 def _body(item: Mapping[str, Any]) -> str:
     # plain_body is the comment as plain text (no Markdown or HTML), which is what a voice agent
     # should read; it is read-only and some comment types omit it, so fall back to body.
-    return _text(item.get("plain_body")) or _text(item.get("body")) or ""
+    return text(item.get("plain_body")) or text(item.get("body")) or ""
 
 
 def comment(item: Mapping[str, Any]) -> TicketComment:
@@ -76,7 +62,7 @@ def comment(item: Mapping[str, Any]) -> TicketComment:
         # A comment whose visibility is not stated is treated as internal: never read it out as public.
         public=public is True,
         author_id=_optional_id(item.get("author_id")),
-        created_at=timestamp(item.get("created_at")),
+        created_at=_time(item.get("created_at")),
     )
 
 
@@ -98,7 +84,7 @@ def audit_comments(audit: object, *, public: bool) -> tuple[TicketComment, ...]:
                 body=_body(event),
                 public=stated if isinstance(stated, bool) else public,
                 author_id=_optional_id(event.get("author_id", audit.get("author_id"))),
-                created_at=timestamp(event.get("created_at", audit.get("created_at"))),
+                created_at=_time(event.get("created_at", audit.get("created_at"))),
             )
         )
     return tuple(found)

@@ -1,8 +1,8 @@
-"""The Zendesk search queries this connector sends, built on :mod:`sdk._querylang.zendesk_search`.
+"""The Zendesk search queries this connector sends, built on :mod:`sdk.querylang.zendesk_search`.
 
 Two searches carry outside values: the caller's tickets by requester (the
 caller's email, or a user id read from Zendesk and checked by
-``_parse.record_id``), and users by the digits of the caller's phone number.
+``record_id``), and users by the digits of the caller's phone number.
 Each is a fixed template; the value is one bare word or one quoted phrase of
 one term, or an InvalidArgumentsError before anything is sent.
 """
@@ -13,8 +13,7 @@ from typing import NamedTuple
 
 import phonenumbers
 
-from sdk._querylang import zendesk_search
-from sdk._querylang.zendesk_search import ZendeskQuery
+from sdk.querylang import zendesk_search
 
 __all__ = ["RequesterSearch", "requester_search", "users_by_phone"]
 
@@ -22,9 +21,9 @@ __all__ = ["RequesterSearch", "requester_search", "users_by_phone"]
 class RequesterSearch(NamedTuple):
     """The two searches for one requester's tickets."""
 
-    newest: ZendeskQuery
+    newest: zendesk_search.ZendeskQuery
     """``type:ticket requester:<value>``, sent sorted newest first."""
-    still_open: ZendeskQuery
+    still_open: zendesk_search.ZendeskQuery
     """The same restricted to ``status<solved``, sent when the first has a second page."""
 
 
@@ -38,7 +37,7 @@ def requester_search(requester: str, *, argument: str = "email") -> RequesterSea
     return RequesterSearch(zendesk_search.all_of(base), zendesk_search.all_of((*base, still_open)))
 
 
-def users_by_phone(e164: str) -> ZendeskQuery:
+def users_by_phone(e164: str) -> zendesk_search.ZendeskQuery:
     """``phone:*<national significant number>``: users whose stored number ends in the caller's digits.
 
     Zendesk matches the digits of stored numbers, and the leading wildcard

@@ -14,7 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from connectors.billing.stripe import StripeConnector
-from sdk import ConnectorRegistry, MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk import MemoryAuditSink, NexoraConfig, NexoraConnect
+from sdk.authoring import ConnectorRegistry
 from sdk.testing import make_canary
 from tests.connectors import stripe_cases as stripe
 from tests.telemetry.http.conftest import Vendor

@@ -1,4 +1,8 @@
-"""openapi-core adjustments and httpx adapters behind :mod:`tests.contracts.openapi_contract`."""
+"""openapi-core adjustments and httpx adapters behind :mod:`sdk.testing._contract`.
+
+Imported only when a contract is built (openapi-core is the ``testing`` extra's and loads a
+JSON-Schema stack): see :mod:`sdk.testing._contract` for what each adjustment is for.
+"""
 
 from __future__ import annotations
 

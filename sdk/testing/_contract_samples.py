@@ -1,4 +1,4 @@
-"""Examples and minimal instances read from an OpenAPI document, for building test fixtures."""
+"""Examples and minimal instances read from an OpenAPI document, for test fixtures (needs no openapi-core)."""
 
 from __future__ import annotations
 

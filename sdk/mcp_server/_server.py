@@ -1,8 +1,8 @@
-"""An MCP server exposing one conversation's scoped tools (needs the ``mcp`` extra).
+"""The MCP server of one conversation, and its stdio transport.
 
 One server serves one conversation: the tools it lists are exactly those
-:func:`sdk._tools.tool_definitions` offers for the tenant's grants, every call
-goes through :func:`sdk._tools.invoke_tool` (validation, the scope check in
+:meth:`Conversation.tools() <sdk.Conversation.tools>` offers for the tenant's grants, every call
+goes through :meth:`Conversation.invoke() <sdk.Conversation.invoke>` (validation, the scope check in
 dispatch, audit, the conversation cache, redaction), and the conversation is
 hung up when the MCP session ends, so nothing fetched outlives it (S5).
 
@@ -13,44 +13,44 @@ run time rather than on decorated functions. ``import sdk`` never imports
 
 Tool results are text content holding the JSON of the redacted result (internal
 notes and comments withheld and per-field rules applied by the tenant's policy,
-exactly as for ``conv.invoke``);
+exactly as for ``conv.invoke``), and the same value as ``structuredContent``;
 failures are ``isError`` results carrying the model-safe message of
-:meth:`sdk._tools.ToolResult.from_error`, never a traceback.
+:meth:`sdk.ToolResult.from_error`, never a traceback. Each tool carries the
+annotations and ``outputSchema`` of :mod:`sdk.mcp_server._describe`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sdk._call import Conversation, ToolResult, offered_tools, scope_of
 from sdk._errors import ConversationClosedError, NexoraError, UsageError
 from sdk._runtime import NexoraConnect
-from sdk._tools import ToolResult, _offered, _schema, invoke_tool
+from sdk.mcp_server._describe import output_schema, structured, tool_annotations
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
     from mcp.server.lowlevel import Server
     from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, PaginatedRequestParams
 
-    from sdk._conversation import Conversation
-
-__all__ = ["build_server", "run_stdio", "serve_conversation"]
+__all__ = ["INSTALL_HINT", "build_server", "require_mcp", "run_stdio", "serve_conversation"]
 
 logger = logging.getLogger(__name__)
 
-_INSTALL_HINT = (
-    "the MCP server needs the 'mcp' package (2.x); install it with: pip install 'nexora-connect[mcp]'"
+INSTALL_HINT = (
+    "The MCP server needs the 'mcp' package (2.x); install it with: pip install 'nexora-connect[mcp]'."
 )
 
 
-def _require_mcp() -> None:
+def require_mcp() -> None:
+    """Raise an ImportError that says what to install when ``mcp`` is missing."""
     try:
         import mcp.server.lowlevel  # noqa: F401 - optional dependency, imported on use
     except ImportError:
-        raise ImportError(_INSTALL_HINT) from None
+        raise ImportError(INSTALL_HINT) from None
 
 
 def build_server(conv: Conversation, *, name: str = "nexora-connect") -> Server[Any]:
@@ -59,7 +59,7 @@ def build_server(conv: Conversation, *, name: str = "nexora-connect") -> Server[
     Prefer :func:`serve_conversation`, which also hangs the conversation up
     when the session ends.
     """
-    _require_mcp()
+    require_mcp()
     from mcp import types
     from mcp.server.lowlevel import Server
 
@@ -67,16 +67,18 @@ def build_server(conv: Conversation, *, name: str = "nexora-connect") -> Server[
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
     ) -> ListToolsResult:
         try:
-            offered = _offered(conv)
+            offered = offered_tools(scope_of(conv))
         except ConversationClosedError:
             offered = []
         return types.ListToolsResult(
             tools=[
                 types.Tool(
                     name=tool.name,
+                    title=tool.title,
                     description=tool.description,
-                    input_schema=copy.deepcopy(_schema(tool.spec.arguments_model, False)),
-                    annotations=types.ToolAnnotations(read_only_hint=not tool.spec.is_write),
+                    input_schema=tool.schema(),
+                    output_schema=output_schema(tool),
+                    annotations=types.ToolAnnotations(**tool_annotations(tool)),
                 )
                 for tool in offered
             ]
@@ -84,7 +86,7 @@ def build_server(conv: Conversation, *, name: str = "nexora-connect") -> Server[
 
     async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
         try:
-            result = await invoke_tool(conv, params.name, params.arguments)
+            result = await conv.invoke(params.name, params.arguments)
         except NexoraError as exc:
             result = ToolResult.from_error(exc, tool=params.name)
         except Exception as exc:  # noqa: BLE001 - a bug must reach the model as an error result, not a trace
@@ -92,7 +94,9 @@ def build_server(conv: Conversation, *, name: str = "nexora-connect") -> Server[
             logger.warning("tool call failed with an unexpected %s", type(exc).__name__)
             result = ToolResult.from_error(exc, tool=params.name)
         return types.CallToolResult(
-            content=[types.TextContent(type="text", text=result.as_json())], is_error=not result.ok
+            content=[types.TextContent(type="text", text=result.as_json())],
+            structured_content=structured(result.content) if result.ok else None,
+            is_error=not result.ok,
         )
 
     return Server(
@@ -148,5 +152,5 @@ def run_stdio(
     For a CLI entry point: blocks, and returns when the client closes stdin.
     Logs go to stderr; stdout carries only MCP messages.
     """
-    _require_mcp()
+    require_mcp()
     asyncio.run(_serve_from_config(config_path, tenant, conversation_id, max_lifetime))

@@ -15,27 +15,35 @@ another tenant's key through this object.
 
 Exceptions leave the public methods scrubbed (:mod:`sdk._scrub`): the frames they
 passed through no longer hold the records those frames were handling (S3).
+
+The conversation reaches the runtime only through :class:`~sdk._call._ports.CallRuntime`,
+and lends the fan-out and the tools a :class:`~sdk._call._ports.CallScope` for each use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from sdk import _metrics
 from sdk._cache import ConversationCache
-from sdk._customer_context import CustomerContext, fetch_customer_context
-from sdk._dispatch import dispatch, resolve_operation
+from sdk._call._customer_context import CustomerContext
+from sdk._call._fanout import fetch_customer_context
+from sdk._call._ports import CallRuntime, CallScope
+from sdk._call._tool_catalogue import ToolFormat, tool_definitions
+from sdk._call._tool_invoke import ToolResult, invoke_tool
+from sdk._dispatch import Flights, dispatch, resolve_operation
 from sdk._errors import ConversationClosedError, UsageError
 from sdk._scrub import scrubbed
-from sdk._tools import ToolFormat, ToolResult, invoke_tool, tool_definitions
+from sdk._telemetry import ConversationTrace, start_conversation_trace
 
 if TYPE_CHECKING:
-    from sdk._runtime import NexoraConnect
+    from contextvars import Token
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "scope_of"]
 
 
 class _State:
@@ -55,32 +63,33 @@ class Conversation:
         "__weakref__",
         "_cache",
         "_conversation_id",
+        "_flights",
         "_max_lifetime",
-        "_on_close",
         "_opened_at",
         "_runtime",
         "_state",
         "_tenant",
+        "_trace",
     )
 
-    _runtime: NexoraConnect
+    _runtime: CallRuntime
     _tenant: str
     _conversation_id: str
     _max_lifetime: float
     _opened_at: float
     _cache: ConversationCache
-    _on_close: Callable[[Conversation], None]
+    _flights: Flights
     _state: _State
+    _trace: ConversationTrace | None
 
     def __init__(
-        self,
-        runtime: NexoraConnect,
-        *,
-        tenant: str,
-        conversation_id: str,
-        max_lifetime: float,
-        on_close: Callable[[Conversation], None],
+        self, runtime: CallRuntime, *, tenant: str, conversation_id: str, max_lifetime: float
     ) -> None:
+        """Open the conversation and start its lifetime timer (needs a running event loop).
+
+        The runtime opens conversations (``nc.conversation(...)``) and registers
+        them; one built by hand is not registered, so it refuses every use.
+        """
         init = object.__setattr__
         init(self, "_runtime", runtime)
         init(self, "_tenant", tenant)
@@ -88,8 +97,16 @@ class Conversation:
         init(self, "_max_lifetime", max_lifetime)
         init(self, "_opened_at", time.monotonic())
         init(self, "_cache", ConversationCache(tenant))
-        init(self, "_on_close", on_close)
+        # Reads in flight, keyed like the cache: identical concurrent reads of this conversation
+        # (a model repeating a tool call, a tool call overlapping the context fetch) share one
+        # vendor round trip. Per conversation, so never across conversations or tenants.
+        init(self, "_flights", {})
         init(self, "_state", _State())
+        # The root of the call's trace (None when tracing is off); see sdk._telemetry.
+        init(self, "_trace", start_conversation_trace(tenant=tenant, conversation_id=conversation_id))
+        _metrics.conversation_opened(self)
+        loop = asyncio.get_running_loop()
+        self._state.expiry = loop.call_later(max_lifetime, self.close, "maximum lifetime reached")
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         self._read_only(name)
@@ -128,10 +145,6 @@ class Conversation:
 
     # --- lifecycle -------------------------------------------------------------
 
-    def _start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._state.expiry = loop.call_later(self._max_lifetime, self._close, "maximum lifetime reached")
-
     async def __aenter__(self) -> Conversation:
         return self
 
@@ -142,9 +155,14 @@ class Conversation:
 
     async def hangup(self) -> None:
         """End the call: wipe every record of it. Calling it again does nothing."""
-        self._close("hung up")
+        self.close("hung up")
 
-    def _close(self, reason: str) -> None:
+    def close(self, reason: str) -> None:
+        """End the call now for ``reason`` and wipe every record of it; a second close does nothing.
+
+        Synchronous, for code that cannot await (an adapter's event handler, a
+        signal handler). ``reason`` is shown by later uses' errors and in the repr.
+        """
         state = self._state
         if state.closed_reason is not None:
             return
@@ -153,7 +171,10 @@ class Conversation:
         if state.expiry is not None:
             state.expiry.cancel()
             state.expiry = None
-        self._on_close(self)
+        self._runtime.forget(self)
+        _metrics.conversation_closed(self)
+        if self._trace is not None:
+            self._trace.end(reason)
 
     @property
     def closed(self) -> bool:
@@ -168,15 +189,18 @@ class Conversation:
                 f"({reason}); its data has been wiped, open a new conversation"
             )
         if time.monotonic() - self._opened_at > self._max_lifetime:
-            self._close("maximum lifetime reached")
+            self.close("maximum lifetime reached")
             self._require_open()
         self._require_identity()
 
     def _require_identity(self) -> None:
         # Attribute writes are refused above; this catches the ones that went around that guard.
         cache = self._cache
-        registered = self._runtime._conversations.get((self._tenant, self._conversation_id))
-        if registered is not self or type(cache) is not ConversationCache or cache._tenant != self._tenant:
+        if (
+            not self._runtime.holds(self)
+            or type(cache) is not ConversationCache
+            or cache.tenant != self._tenant
+        ):
             raise UsageError(
                 "this conversation's identity was tampered with (tenant, id, cache or runtime no longer "
                 "match what it was opened with); it will not read anything, open a new conversation"
@@ -188,19 +212,32 @@ class Conversation:
         """Run one operation of one of the tenant's integrations.
 
         Reads are cached for the rest of the conversation; a second identical
-        call is served from the cache. Writes clear that integration's cache.
+        call is served from the cache, and one issued while the first is still in
+        flight waits for it rather than asking the vendor again. Writes clear that
+        integration's cache.
         An exception leaves scrubbed: its frames hold no record (see :mod:`sdk._scrub`).
         """
-        return await scrubbed(self._call(integration, operation, arguments, deadline=None))
+        token = self._adopt()
+        try:
+            return await scrubbed(self._call(integration, operation, arguments, deadline=None))
+        finally:
+            ConversationTrace.release(token)
+
+    def _adopt(self) -> Token[Any] | None:
+        """Run what follows in the conversation's trace (its span made current for this use only)."""
+        trace = self._trace
+        return trace.adopt() if trace is not None else None
 
     async def _call(
         self, integration: str, operation: str, arguments: dict[str, Any], *, deadline: float | None
     ) -> Any:
         self._require_open()
-        binding = self._runtime._binding(self._tenant, integration)
+        binding = self._runtime.binding(self._tenant, integration)
         if binding.tenant != self._tenant:
             # Integration ids are per tenant; a binding of another tenant here is tampering.
             raise UsageError(f"integration {integration!r} is not bound to this conversation's tenant")
+        if self._trace is not None:
+            self._trace.set_region(binding.region)
         spec = resolve_operation(
             binding, operation, audit=self._runtime.audit_sink, conversation_id=self.conversation_id
         )
@@ -212,6 +249,7 @@ class Conversation:
             conversation_id=self._conversation_id,
             deadline=deadline,
             cache=self._cache,
+            flights=self._flights,
         )
         # Hung up while the request was in flight: the result must not outlive the wipe.
         self._require_open()
@@ -224,23 +262,48 @@ class Conversation:
 
         Sources run concurrently; at the deadline the ones still running are
         cancelled and the context says so per source. Ambiguous matches are
-        reported, never picked. See :mod:`sdk._customer_context`.
+        reported, never picked. See :mod:`sdk._call._fanout`.
         """
-        return await scrubbed(fetch_customer_context(self, phone=phone, email=email, budget=budget))
+        token = self._adopt()
+        try:
+            return await scrubbed(
+                fetch_customer_context(self._scope(), phone=phone, email=email, budget=budget)
+            )
+        finally:
+            ConversationTrace.release(token)
 
     def tools(self, format: ToolFormat = "openai", *, strict: bool = False) -> list[dict[str, Any]]:
-        """Tool definitions for exactly the operations this tenant granted (see :mod:`sdk._tools`).
+        """Tool definitions for exactly the operations this tenant granted (:mod:`sdk._call._tool_catalogue`).
 
         A write the tenant did not grant is not offered at all.
         """
         self._require_open()
-        return tool_definitions(self, format, strict=strict)
+        return tool_definitions(self._scope(), format, strict=strict)
 
     async def invoke(
         self, name: str, arguments: Mapping[str, Any] | str | None, *, budget: float | None = None
     ) -> ToolResult:
         """Run a tool call the model made: validate, enforce the scope again, return the redacted result."""
-        return await scrubbed(invoke_tool(self, name, arguments, budget=budget))
+        token = self._adopt()
+        try:
+            return await scrubbed(invoke_tool(self._scope(), name, arguments, budget=budget))
+        finally:
+            ConversationTrace.release(token)
+
+    def _scope(self) -> CallScope:
+        return CallScope(
+            tenant=self._tenant,
+            conversation_id=self._conversation_id,
+            runtime=self._runtime,
+            cache=self._cache,
+            ensure_open=self._require_open,
+            run=self._run,
+        )
+
+    async def _run(
+        self, integration: str, operation: str, arguments: dict[str, Any], deadline: float | None
+    ) -> Any:
+        return await self._call(integration, operation, arguments, deadline=deadline)
 
     @property
     def cached_records(self) -> int:
@@ -254,3 +317,8 @@ class Conversation:
 
     def __reduce__(self) -> Any:
         raise UsageError("a Conversation cannot be pickled: its data must never leave the process")
+
+
+def scope_of(conversation: Conversation) -> CallScope:
+    """What ``conversation`` lends its parts, for a server that lists its tools itself (MCP)."""
+    return conversation._scope()
