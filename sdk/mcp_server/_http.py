@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -130,6 +131,31 @@ def _app(conv: Conversation, host: str, token: BearerToken | None, path: str) ->
     return SessionGuard(app, conv, token)
 
 
+# Loggers of the HTTP stack under the MCP server that write whole messages — tool results, i.e.
+# redacted but still customer data — at DEBUG. A service that turns on DEBUG logging must not
+# persist a caller's records (S3, S5): their debug records are dropped, the rest pass.
+_PAYLOAD_LOGGERS = (
+    "sse_starlette.sse",
+    "sse_starlette",
+    "mcp.server.streamable_http",
+    "mcp.server.lowlevel.server",
+)
+
+
+class _NoPayloadDebug(logging.Filter):
+    """Drop DEBUG records of the loggers that echo MCP messages; keep everything above DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def _quiet_payload_loggers() -> None:
+    for name in _PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoPayloadDebug) for f in logger.filters):
+            logger.addFilter(_NoPayloadDebug())
+
+
 async def serve_http(
     conv: Conversation,
     *,
@@ -152,6 +178,7 @@ async def serve_http(
     try:
         check_exposure(host, token=token, certfile=certfile, keyfile=keyfile)
         require_mcp()
+        _quiet_payload_loggers()
         import uvicorn
 
         config = uvicorn.Config(

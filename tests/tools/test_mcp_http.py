@@ -44,6 +44,18 @@ INITIALIZE = {
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
+@pytest.fixture(autouse=True)
+def _quiet_test_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test's own MCP client logs every message it receives at DEBUG.
+
+    It stands for the voice platform's client, not for the SDK, so its records are not the SDK's
+    to keep clean; the server side is (sdk/mcp_server/_http.py drops its stack's payload logs).
+    """
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("mcp.client.streamable_http"), "level", logging.INFO)
+
+
 def _bound() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -278,3 +290,17 @@ def test_the_cli_refuses_an_exposed_bind_and_has_no_token_option(
     os.environ.pop("NEXORA_TEST_MCP_UNSET", None)
     assert main([*base, "--transport", "http", "--token-env", "NEXORA_TEST_MCP_UNSET"]) == 4
     assert "empty" in capsys.readouterr().err
+
+
+def test_the_http_stack_under_the_server_keeps_no_payload_at_debug() -> None:
+    """sse_starlette logs every chunk it sends (a tool result) at DEBUG: those records are dropped."""
+    import logging
+
+    from sdk.mcp_server._http import _quiet_payload_loggers
+
+    _quiet_payload_loggers()
+    logger = logging.getLogger("sse_starlette.sse")
+    debug = logger.makeRecord(logger.name, logging.DEBUG, __file__, 1, "chunk: %s", ("payload",), None)
+    warning = logger.makeRecord(logger.name, logging.WARNING, __file__, 1, "stream closed", (), None)
+    assert not logger.filter(debug)
+    assert logger.filter(warning)
