@@ -52,7 +52,7 @@ from tests.benchmarks.harness import (
 
 LOOKUP_DELAYS = {CRM: 0.05, TICKETS: 0.08, BILLING: 0.12}
 LOOKUPS = {CRM: "find_contacts", TICKETS: "list_tickets", BILLING: "find_customers"}
-WHAT_IF = "what-if: SDK with Vault read on the event loop (aiohttp), not shipped"
+WHAT_IF = "what-if: SDK with a bare benchmark-only aiohttp credential reader instead of CredentialStore"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ Call = Callable[[int], Awaitable[object]]
 SDK_OP = "SDK: conv.call('crm', 'get_contact') in an open conversation"
 SDK_CONV = "SDK: open conversation, get_contact, hang up"
 DESIGN_FLOOR = "DESIGN §7 floor: hvac read + httpx AsyncClient request"
-WHAT_IF = "what-if: SDK with the Vault read on the event loop (aiohttp), not shipped"
+WHAT_IF = "what-if: SDK with a bare benchmark-only aiohttp credential reader instead of CredentialStore"
 SWEEP = (1, 10, 50, 100)
 SWEEP_CALLS = {1: 300, 10: 800, 50: 1200, 100: 1500}
 
@@ -128,7 +128,7 @@ async def bench(placement: Placement, *, quick: bool = False) -> dict[str, Any]:
                 SDK_CONV: whole_conversation,
                 WHAT_IF: in_conversation("on_loop"),
                 DESIGN_FLOOR: design_floor,
-                "breakdown: SDK credential read (CredentialStore.get: hvac on a thread)": sdk_key,
+                "breakdown: SDK credential read (CredentialStore.get: aiohttp on the loop)": sdk_key,
                 "breakdown: SDK get_contact, key held in memory (no Vault)": in_conversation("memory"),
             }
             for floor in raw_floors:
