@@ -36,7 +36,10 @@ __all__ = ["CallContext", "current_call"]
 _FIXED = frozenset({"tenant", "integration", "connector", "operation", "grant", "deadline", "base_path"})
 
 
-@dataclass(slots=True)
+_set = object.__setattr__
+
+
+@dataclass(slots=True, init=False)
 class CallContext:
     """What is known about the operation in progress; only the counters may change."""
 
@@ -63,15 +66,43 @@ class CallContext:
     """``"METHOD template"`` of the last request sent, when the HTTP layer records it; errors about
     the answer name it."""
 
+    def __init__(
+        self,
+        tenant: str,
+        integration: str,
+        connector: str,
+        operation: OperationSpec,
+        grant: Grant,
+        deadline: float | None = None,
+        base_path: str = "",
+        credential_version: int | None = None,
+        http_status: int | None = None,
+        requests_sent: int = 0,
+        started: float | None = None,
+        notes: ReadNotes | None = None,
+        accepts_partial: bool = False,
+        last_endpoint: str | None = None,
+    ) -> None:
+        # Assigned past __setattr__ (one context per operation: the check would cost ~10 µs here).
+        _set(self, "tenant", tenant)
+        _set(self, "integration", integration)
+        _set(self, "connector", connector)
+        _set(self, "operation", operation)
+        _set(self, "grant", grant)
+        _set(self, "deadline", deadline)
+        _set(self, "base_path", base_path)
+        _set(self, "credential_version", credential_version)
+        _set(self, "http_status", http_status)
+        _set(self, "requests_sent", requests_sent)
+        _set(self, "started", time.monotonic() if started is None else started)
+        _set(self, "notes", notes)
+        _set(self, "accepts_partial", accepts_partial)
+        _set(self, "last_endpoint", last_endpoint)
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _FIXED:
-            try:
-                object.__getattribute__(self, name)
-            except AttributeError:
-                pass  # first assignment, from __init__
-            else:
-                raise AttributeError(f"CallContext.{name} is fixed when the operation is dispatched")
-        object.__setattr__(self, name, value)
+            raise AttributeError(f"CallContext.{name} is fixed when the operation is dispatched")
+        _set(self, name, value)
 
     def read_notes(self) -> ReadNotes:
         """The notes, created on the first thing noted (:func:`sdk._parsing._notes.read_notes`)."""

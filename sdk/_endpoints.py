@@ -46,6 +46,8 @@ _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LITERAL_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
+# Unreserved ASCII only: nothing to decode or fold, so only "." and ".." of these are unsafe.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 MAX_SEGMENT_LENGTH = 1024
 
 METHOD_OVERRIDE_HEADERS = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
@@ -189,6 +191,8 @@ def segment_is_safe(segment: str) -> bool:
     """Return True if one path segment, in every decoded and folded form, is a plain value."""
     if not segment or len(segment) > 3 * MAX_SEGMENT_LENGTH:
         return False
+    if _PLAIN_SEGMENT.fullmatch(segment):
+        return segment not in (".", "..")
     try:
         return not any(_unsafe(form) for form in _decoded_forms(segment))
     except UnicodeDecodeError:

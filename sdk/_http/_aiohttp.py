@@ -22,7 +22,12 @@ from sdk._http._guard import SAFE_METHODS
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["AiohttpTransport", "default_transport"]
+__all__ = ["BODY_LIMIT", "AiohttpTransport", "default_transport"]
+
+BODY_LIMIT = "nexora.max_response_bytes"
+"""Request extension: the most bytes the sender will read. A response that declares a length within
+it, with no content coding, is read whole by the transport and handed over already read: one
+``httpx.Response`` built instead of a streamed one and then a second with the body."""
 
 _DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
 """Up to 100 connections per origin. httpx's transport keeps 20 of them alive between bursts: keeping
@@ -211,6 +216,29 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode("ascii", "replace")
+        limit = request.extensions.get(BODY_LIMIT)
+        length = response.content_length
+        if (
+            limit is not None
+            and length is not None
+            and length <= limit
+            and not response.headers.get("Content-Encoding")
+        ):
+            try:
+                body = await response.read()
+            except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+                failure = _map_aiohttp_error(exc, request)
+            finally:
+                response.release()
+            if failure is not None:
+                raise failure
+            return httpx.Response(
+                response.status,
+                headers=list(response.raw_headers),
+                content=body,
+                request=request,
+                extensions=extensions,
+            )
         return httpx.Response(
             response.status,
             headers=list(response.raw_headers),

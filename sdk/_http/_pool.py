@@ -16,7 +16,7 @@ import httpx
 from sdk._http._aiohttp import default_transport
 from sdk._http._guard import ScopeGuardTransport
 
-__all__ = ["DEFAULT_TIMEOUT", "HttpClientPool"]
+__all__ = ["DEFAULT_TIMEOUT", "HttpClientPool", "guarded_transport_of"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
 
@@ -54,6 +54,11 @@ class _CookielessClient(httpx.AsyncClient):
     jar to put anything in, and assigning ``client.cookies`` changes nothing.
     """
 
+    def __init__(self, *, transport: ScopeGuardTransport, **kwargs: Any) -> None:
+        super().__init__(transport=transport, **kwargs)
+        self.guarded_transport = transport
+        """The scope-guarded transport under this client; the SDK's requests are sent on it directly."""
+
     @property
     def cookies(self) -> httpx.Cookies:
         return _NO_COOKIES
@@ -64,6 +69,11 @@ class _CookielessClient(httpx.AsyncClient):
 
 
 _NO_COOKIES = _NoCookies()
+
+
+def guarded_transport_of(client: httpx.AsyncClient) -> ScopeGuardTransport | None:
+    """The scope-guarded transport of one of the pool's clients; None for any other client."""
+    return client.guarded_transport if isinstance(client, _CookielessClient) else None
 
 
 class HttpClientPool:

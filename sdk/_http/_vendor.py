@@ -27,12 +27,15 @@ from tenacity import AsyncRetrying, retry_if_exception
 
 from sdk import _metrics
 from sdk._errors import DeadlineExceededError, VendorError, VendorPayloadError
+from sdk._http._aiohttp import BODY_LIMIT
 from sdk._http._echoes import presented_values, safe_hook_value
 from sdk._http._guard import SAFE_METHODS, outside_an_operation, refused
 from sdk._http._pacing import Pacer
-from sdk._http._pool import DEFAULT_TIMEOUT
+from sdk._http._pool import DEFAULT_TIMEOUT, guarded_transport_of
 from sdk._http._ratelimit_headers import RateLimitState
+from sdk._http._request_url import ApiRoot, encode_query
 from sdk._http._running import RunningCall, running_call
+from sdk._http._send import send_with_auth
 from sdk._retry import RETRYABLE, RetryPolicy
 from sdk._vendor_errors import MAX_RETRY_AFTER, _NotSentError, _status_error, translate_httpx_error
 
@@ -78,7 +81,18 @@ class VendorHttp:
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
-        self._base_path = httpx.URL(self._base_url).raw_path.decode("ascii").rstrip("/")
+        self._root = ApiRoot(self._base_url)
+        self._base_path = self._root.path
+        # The pool's clients are sent on directly (their scope-guarded transport, no client layers);
+        # any other client, e.g. one a test built by hand, gets ``client.send`` as before.
+        self._transport = guarded_transport_of(client)
+        # The client's own headers (User-Agent, Accept, ...) as ``build_request`` merges them: a
+        # request's header replaces the client's of the same name, whatever its case.
+        self._client_headers = [
+            (name.lower(), name, value)
+            for name, value in ((k.decode("latin-1"), v.decode("latin-1")) for k, v in client.headers.raw)
+        ]
+        self._client_timeout = client.timeout.as_dict()
         self._auth = auth
         self._hooks = hooks
         self._retry_policy = retry_policy
@@ -133,16 +147,7 @@ class VendorHttp:
                 raise ValueError("this connector declares no idempotency_header")
             all_headers[self._idempotency_header] = idempotency_key
             replayable = True
-        url = self._base_url + path
-        if params and "?" not in path:
-            # The same query httpx would build from ``params``, encoded once here: httpx otherwise
-            # parses the whole URL twice (once bare, once with the query merged in), and vendor
-            # reads such as HubSpot's carry a long ``properties`` list.
-            url = f"{url}?{httpx.QueryParams(params)}"
-            params = None
-        request = self._client.build_request(
-            method, url, params=params, json=json, data=data, headers=all_headers
-        )
+        request = self._build(method, path, params, json, data, all_headers)
         deadline = ctx.deadline if ctx is not None else None
 
         last_failure: list[BaseException] = []
@@ -176,6 +181,46 @@ class VendorHttp:
                     _metrics.record_retry(ctx.integration, _retry_reason(last_failure[0]), tenant=ctx.tenant)
                 return await self._attempt(request, deadline, shown, attempt=number, replayable=replayable)
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Request:
+        """The request as ``client.build_request`` makes it, its URL made without re-parsing.
+
+        The query is encoded once here and the URL made from the API root parsed at
+        construction (:mod:`sdk._http._request_url`): httpx would otherwise check every
+        character of it twice, and vendor reads such as HubSpot's carry a long query.
+        """
+        if self._transport is None or "?" in path:
+            url = self._base_url + path
+            if params and "?" not in path:
+                url = f"{url}?{httpx.QueryParams(params)}"
+                params = None
+            request = self._client.build_request(
+                method, url, params=params, json=json, data=data, headers=headers
+            )
+            request.extensions[BODY_LIMIT] = self._max_response_bytes
+            return request
+        target = self._root.url(path, encode_query(params) if params else None)
+        return httpx.Request(
+            method,
+            target,
+            headers=self._merged_headers(headers),
+            json=json,
+            data=data,
+            extensions={"timeout": self._client_timeout, BODY_LIMIT: self._max_response_bytes},
+        )
+
+    def _merged_headers(self, headers: dict[str, str]) -> list[tuple[str, str]]:
+        replaced = {name.lower() for name in headers}
+        kept = [(name, value) for lowered, name, value in self._client_headers if lowered not in replaced]
+        return kept + list(headers.items())
 
     @staticmethod
     def _fill(ctx: RunningCall | None, method: str, template: str, values: Mapping[str, object]) -> str:
@@ -239,11 +284,23 @@ class VendorHttp:
             request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
         failure: VendorError | None = None
         try:
-            response = await self._client.send(request, auth=self._auth, stream=True)
+            if self._transport is not None:
+                response = await send_with_auth(self._transport, request, self._auth)
+            else:
+                response = await self._client.send(request, auth=self._auth, stream=True)
             try:
                 body = await self._read_limited(response, path)
             finally:
                 await response.aclose()
+            if _read_whole(response) and not response.headers.get("content-encoding"):
+                final = response  # the transport read it whole, as the vendor sent it
+            else:
+                # Streamed: a response with its body. Decoded while read: without the content-coding
+                # header, or it would be decoded twice.
+                headers = [
+                    (k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"
+                ]
+                final = httpx.Response(response.status_code, headers=headers, content=body, request=request)
         except httpx.HTTPError as exc:
             failure = translate_httpx_error(exc, method=method, path=path)
         if failure is not None:
@@ -253,8 +310,6 @@ class VendorHttp:
         ctx = running_call()
         if ctx is not None:
             ctx.http_status = response.status_code
-        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
-        final = httpx.Response(response.status_code, headers=headers, content=body, request=request)
         self._pacer.observe(self._safe_rate_limit_state(final))
         if final.status_code < 400:
             return final
@@ -272,6 +327,11 @@ class VendorHttp:
         raise _status_error(final.status_code, retry_after, context)
 
     async def _read_limited(self, response: httpx.Response, path: str) -> bytes:
+        if _read_whole(response):
+            # Read whole by the transport (a declared length within the limit) or built in memory.
+            if len(response.content) > self._max_response_bytes:
+                raise self._oversized(response, path)
+            return response.content
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_response_bytes:
             raise self._oversized(response, path)
@@ -317,6 +377,17 @@ class VendorHttp:
         except Exception:  # noqa: BLE001 - the answer is here; pacing is best effort
             return None
         return state if isinstance(state, RateLimitState) else None
+
+
+def _read_whole(response: httpx.Response) -> bool:
+    """True when the response's body is in memory already (its ``content`` can be read)."""
+    if not response.is_stream_consumed:
+        return False
+    try:
+        response.content  # noqa: B018 - the property raises when the body was streamed, not kept
+    except httpx.ResponseNotRead:
+        return False
+    return True
 
 
 def _shown_path(ctx: RunningCall | None, method: str, path: str) -> str:

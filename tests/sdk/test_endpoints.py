@@ -323,3 +323,16 @@ def test_no_dot_segment_in_any_encoding_matches_a_placeholder(value: str) -> Non
         assert not endpoint.matches("GET", f"/customers/{value}")
         with pytest.raises(InvalidArgumentsError):
             encode_segment(value, operation="op", name="customer_id")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="abcXYZ019._~-%/\\ 　．2eEfF", min_size=1, max_size=12))
+def test_the_plain_segment_shortcut_agrees_with_the_full_check(value: str) -> None:
+    """The unreserved-ASCII shortcut must decide exactly as decoding and folding every form does."""
+    from sdk._endpoints import _decoded_forms, _unsafe
+
+    try:
+        expected = not any(_unsafe(form) for form in _decoded_forms(value))
+    except UnicodeDecodeError:
+        expected = False
+    assert segment_is_safe(value) is expected

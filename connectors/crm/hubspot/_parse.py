@@ -151,7 +151,30 @@ def _explicitly_international(raw: str) -> bool:
     return raw.lstrip().startswith(("+", "00"))
 
 
-def _e164_forms(properties: Mapping[str, Any], raw_name: str, calculated_name: str, region: str) -> list[str]:
+# Punctuation libphonenumber ignores: a number that is only digits and these reads as its digits do.
+_PUNCTUATION = re.compile(r"[ \-.()]")
+_DIGITS = re.compile(r"\+?\d+")
+
+
+def _normalised(number: str, region: str, seen: dict[str, str | None]) -> str | None:
+    """``normalise_phone``, once per number of one contact: the typed ``+64 9 555 0123`` and
+    HubSpot's calculated ``+6495550123`` are the same digits and need one parse, not two.
+    ``seen`` lives for one contact's parse only; nothing is kept beyond it."""
+    key = _PUNCTUATION.sub("", number)
+    if not _DIGITS.fullmatch(key):
+        return normalise_phone(number, region)
+    if key not in seen:
+        seen[key] = normalise_phone(key, region)
+    return seen[key]
+
+
+def _e164_forms(
+    properties: Mapping[str, Any],
+    raw_name: str,
+    calculated_name: str,
+    region: str,
+    seen: dict[str, str | None],
+) -> list[str]:
     """The E.164 readings of one stored number, most trustworthy first.
 
     A number typed with its country code is read as typed. Otherwise HubSpot's calculated
@@ -162,11 +185,11 @@ def _e164_forms(properties: Mapping[str, Any], raw_name: str, calculated_name: s
     calculated = _text(properties, calculated_name)
     readings: list[str | None] = []
     if raw is not None and _explicitly_international(raw):
-        readings.append(normalise_phone(raw, region))
+        readings.append(_normalised(raw, region, seen))
     if calculated is not None:
-        readings.append(normalise_phone(calculated, region))
+        readings.append(_normalised(calculated, region, seen))
     if raw is not None and not any(readings):
-        readings.append(normalise_phone(raw, region))
+        readings.append(_normalised(raw, region, seen))
     unique: list[str] = []
     for reading in readings:
         if reading is not None and reading not in unique:
@@ -175,8 +198,9 @@ def _e164_forms(properties: Mapping[str, Any], raw_name: str, calculated_name: s
 
 
 def _contact_phones(properties: Mapping[str, Any], region: str) -> list[str]:
-    return _e164_forms(properties, "phone", "hs_calculated_phone_number", region) + _e164_forms(
-        properties, "mobilephone", "hs_calculated_mobile_number", region
+    seen: dict[str, str | None] = {}
+    return _e164_forms(properties, "phone", "hs_calculated_phone_number", region, seen) + _e164_forms(
+        properties, "mobilephone", "hs_calculated_mobile_number", region, seen
     )
 
 
