@@ -13,7 +13,7 @@ import random
 import phonenumbers
 import pytest
 
-from connectors.crm.hubspot import _parse
+from connectors.crm.hubspot import _phones
 from sdk.authoring import normalise_phone
 
 FORMATS = (
@@ -43,8 +43,8 @@ def _examples() -> list[tuple[str, str]]:
 def test_punctuated_numbers_read_as_their_digits_in_every_region() -> None:
     checked = 0
     for region, written in _examples():
-        digits = _parse._PUNCTUATION.sub("", written)
-        if not _parse._DIGITS.fullmatch(digits):
+        digits = _phones._PUNCTUATION.sub("", written)
+        if not _phones._DIGITS.fullmatch(digits):
             continue
         for reading_region in ("NZ", region):
             assert normalise_phone(written, reading_region) == normalise_phone(digits, reading_region), (
@@ -80,4 +80,4 @@ def test_reused_readings_are_the_readings_made_one_by_one(properties: dict[str, 
     expected = one_by_one("phone", "hs_calculated_phone_number") + one_by_one(
         "mobilephone", "hs_calculated_mobile_number"
     )
-    assert _parse._contact_phones(properties, "NZ") == expected
+    assert _phones.contact_phones(properties, "NZ") == expected

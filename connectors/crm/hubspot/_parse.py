@@ -10,13 +10,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import phonenumbers
 
+from connectors.crm.hubspot._phones import CallerPhone, caller_phone, contact_phones
 from sdk import Account, Contact, Note, VendorPayloadError
 from sdk.authoring import normalise_phone, parse_retry_after
 from sdk.parsing import code_token, field_text, parse_each, record_id, response_json, timestamp
@@ -126,84 +125,6 @@ def search_cursor(data: Any) -> str | None:
     return str(after)
 
 
-# --- phone numbers -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CallerPhone:
-    """A caller's number in the two forms a HubSpot search needs."""
-
-    e164: str
-    national: str
-    """National significant number: digits only, no country code, no trunk prefix."""
-
-
-def caller_phone(number: str, region: str) -> CallerPhone | None:
-    """Read the caller's number in the tenant's default region; None if it is not a phone number."""
-    e164 = normalise_phone(number, region)
-    if e164 is None:
-        return None
-    parsed = phonenumbers.parse(e164, None)
-    return CallerPhone(e164=e164, national=phonenumbers.national_significant_number(parsed))
-
-
-def _explicitly_international(raw: str) -> bool:
-    return raw.lstrip().startswith(("+", "00"))
-
-
-# Punctuation libphonenumber ignores: a number that is only digits and these reads as its digits do.
-_PUNCTUATION = re.compile(r"[ \-.()]")
-_DIGITS = re.compile(r"\+?\d+")
-
-
-def _normalised(number: str, region: str, seen: dict[str, str | None]) -> str | None:
-    """``normalise_phone``, once per number of one contact: the typed ``+64 9 555 0123`` and
-    HubSpot's calculated ``+6495550123`` are the same digits and need one parse, not two.
-    ``seen`` lives for one contact's parse only; nothing is kept beyond it."""
-    key = _PUNCTUATION.sub("", number)
-    if not _DIGITS.fullmatch(key):
-        return normalise_phone(number, region)
-    if key not in seen:
-        seen[key] = normalise_phone(key, region)
-    return seen[key]
-
-
-def _e164_forms(
-    properties: Mapping[str, Any],
-    raw_name: str,
-    calculated_name: str,
-    region: str,
-    seen: dict[str, str | None],
-) -> list[str]:
-    """The E.164 readings of one stored number, most trustworthy first.
-
-    A number typed with its country code is read as typed. Otherwise HubSpot's calculated
-    value wins (it was made with the contact's country, which this SDK does not know); the
-    number is read in the tenant's default region only when HubSpot has no such value.
-    """
-    raw = _text(properties, raw_name)
-    calculated = _text(properties, calculated_name)
-    readings: list[str | None] = []
-    if raw is not None and _explicitly_international(raw):
-        readings.append(_normalised(raw, region, seen))
-    if calculated is not None:
-        readings.append(_normalised(calculated, region, seen))
-    if raw is not None and not any(readings):
-        readings.append(_normalised(raw, region, seen))
-    unique: list[str] = []
-    for reading in readings:
-        if reading is not None and reading not in unique:
-            unique.append(reading)
-    return unique
-
-
-def _contact_phones(properties: Mapping[str, Any], region: str) -> list[str]:
-    seen: dict[str, str | None] = {}
-    return _e164_forms(properties, "phone", "hs_calculated_phone_number", region, seen) + _e164_forms(
-        properties, "mobilephone", "hs_calculated_mobile_number", region, seen
-    )
-
-
 # --- search --------------------------------------------------------------------------------------
 
 
@@ -253,7 +174,7 @@ def contact_matches(
         stored = _text(properties, "email")
         if stored is not None and stored.casefold() == email.strip().casefold():
             return True
-    return phone is not None and phone.e164 in _contact_phones(properties, region)
+    return phone is not None and phone.e164 in contact_phones(properties, region)
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -286,7 +207,7 @@ def contact_from(obj: Mapping[str, Any], *, source: str, region: str) -> Contact
     """Map a HubSpot contact onto the shared Contact model."""
     properties = _properties(obj)
     name = " ".join(part for part in (_text(properties, "firstname"), _text(properties, "lastname")) if part)
-    phones = _contact_phones(properties, region)
+    phones = contact_phones(properties, region)
     return Contact(
         id=str(obj["id"]),
         source=source,
