@@ -1,15 +1,17 @@
 """Check-digit and structure validators, one per identifier type.
 
-Where a maintained library implements a check it is used: ``python-stdnum``
-for Luhn, IBAN (ISO 7064 mod 97-10 plus the SWIFT registry's per-country
-structure), NZ IRD, AU TFN, AU ABN and UK NHS; ``python-nhi`` for the NZ NHI
-(both the old mod-11 and the current mod-23 rule of HISO 10046:2025).
-Hand-written here, because neither library has them: payment card network
-prefixes and lengths, AU Medicare, AU IHI's prefix (its check is stdnum's
-Luhn) and the UK National Insurance number's prefix rules; and the US SSN's
-allocation rules, which stdnum has but only behind an input-cleaning entry
-point too slow for every nine-digit run (``tests/redaction/test_checks.py``
-holds the two to agreement).
+Where a maintained library implements a check it is the reference:
+``python-stdnum`` for IBAN (ISO 7064 mod 97-10 plus the SWIFT registry's
+per-country structure), called here, and for Luhn, NZ IRD, AU TFN, AU ABN and
+UK NHS, whose weighted sums are computed here from tables because they run on
+every digit run of a text (``tests/redaction/test_fast_checks.py`` holds each
+equal to stdnum's); ``python-nhi`` for the NZ NHI (both the old mod-11 and
+the current mod-23 rule of HISO 10046:2025). Hand-written here, because
+neither library has them: payment card network prefixes and lengths, AU
+Medicare, AU IHI's prefix (its check is Luhn) and the UK National Insurance
+number's prefix rules; and the US SSN's allocation rules, which stdnum has
+but only behind an input-cleaning entry point too slow for every nine-digit
+run (``tests/redaction/test_checks.py`` holds the two to agreement).
 
 Every function takes the compact form (separators already removed) and
 returns a bool; none raises."""
@@ -22,13 +24,8 @@ from typing import Final
 
 import nhi as _nhi
 from stdnum import iban as _iban
-from stdnum import luhn as _luhn
 from stdnum import numdb as _numdb
-from stdnum.au import abn as _abn
-from stdnum.au import tfn as _tfn
-from stdnum.gb import nhs as _nhs
 from stdnum.iso7064 import mod_97_10 as _mod_97_10
-from stdnum.nz import ird as _ird
 
 __all__ = [
     "card_network",
@@ -48,22 +45,51 @@ __all__ = [
 ]
 
 
-# The engine hands over compact digit strings, so the libraries' arithmetic is called
-# directly: their ``is_valid`` first re-cleans the input (Unicode dash folding and a
-# character-by-character join), which costs ten times the check itself. Where even the
-# arithmetic is slow for the rate at which runs arrive (stdnum's Luhn: 7 us), a
-# table-driven copy of it rejects first, and the library confirms what passes: the one
-# number in ten that does, which is every real card.
+# The engine hands over compact ASCII digit strings, at a rate of a hundred runs per
+# number-dense text, so the libraries' arithmetic is not called there: their ``is_valid``
+# first re-cleans the input (ten times the check itself), and even their bare checksums
+# (``sum(w * int(n) for ...)``: 3-7 us) cost more than the whole run should. The same
+# sums are computed here from tables, a few C-level operations each, and
+# ``tests/redaction/test_fast_checks.py`` holds every one of them equal to the library's
+# (each table exhaustively, each check on arbitrary digit strings).
 
 # Each digit doubled, its digits summed: 0 2 4 6 8 1 3 5 7 9 (always one digit).
-_LUHN_DOUBLED: Final = str.maketrans("0123456789", "0246813579")
+_LUHN_DOUBLED: Final = bytes.maketrans(b"0123456789", b"0246813579")
 
 
 def luhn_ok(digits: str) -> bool:
-    backwards = digits[::-1]
-    if sum(map(int, backwards[0::2] + backwards[1::2].translate(_LUHN_DOUBLED))) % 10:
-        return False
-    return _luhn.checksum(digits) == 0
+    """Luhn, as stdnum's ``luhn.checksum(digits) == 0``, summed as bytes (an ASCII digit is 48 plus it)."""
+    code = digits.encode("ascii")
+    return (sum(code[-1::-2]) + sum(code[-2::-2].translate(_LUHN_DOUBLED)) - 48 * len(code)) % 10 == 0
+
+
+_TRIPLES: Final = tuple(f"{n:03d}" for n in range(1000))
+
+
+def _table(weights: tuple[int, ...]) -> dict[str, int]:
+    """The weighted sum of every string of ``len(weights)`` (at most three) digits."""
+    size = len(weights)
+    first, second, third = ([weight * value for value in range(10)] for weight in (0,) * (3 - size) + weights)
+    keys = _TRIPLES if size == 3 else tuple(f"{n:0{size}d}" for n in range(10**size))
+    values = [x + y + z for x in first for y in second for z in third][: 10**size]
+    return dict(zip(keys, values, strict=True))
+
+
+def _tables(weights: tuple[int, ...]) -> tuple[dict[str, int], ...]:
+    """Tables for ``weights`` in threes from the left (the last may be shorter)."""
+    return tuple(_table(weights[at : at + 3]) for at in range(0, len(weights), 3))
+
+
+# stdnum's weights, cut in threes: au.tfn (nine digits; eight take the first eight weights),
+# nz.ird (primary, secondary, on the first eight digits zero-filled), au.abn (on the nine
+# digits after the check digits), gb.nhs (one to ten, from the right); Medicare is ours.
+_TFN9: Final = _tables((1, 4, 3, 7, 5, 8, 6, 9, 10))
+_TFN8: Final = _tables((1, 4, 3, 7, 5, 8, 6, 9))
+_IRD_PRIMARY: Final = _tables((3, 2, 7, 6, 5, 4, 3, 2))
+_IRD_SECONDARY: Final = _tables((7, 4, 3, 2, 5, 2, 7, 6))
+_ABN: Final = _tables((3, 5, 7, 9, 11, 13, 15, 17, 19))
+_NHS: Final = _tables((10, 9, 8, 7, 6, 5, 4, 3, 2, 1))
+_MEDICARE: Final = _tables((1, 3, 7, 9, 1, 3, 7, 9))
 
 
 _MAESTRO: Final = frozenset({5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763})
@@ -118,20 +144,44 @@ def is_ihi(digits: str) -> bool:
 
 
 def is_ird(digits: str) -> bool:
-    """NZ IRD number: mod 11 with the primary and, when that gives 10, the secondary weights."""
-    return (
-        len(digits) in (8, 9)
-        and 10_000_000 < int(digits) < 150_000_000
-        and _ird.calc_check_digit(digits[:-1]) == digits[-1]
-    )
+    """NZ IRD number: mod 11 with the primary and, when that gives 10, the secondary weights.
+
+    stdnum's ``calc_check_digit(digits[:-1]) == digits[-1]``: the digits before the check
+    digit, zero-filled to eight; a check of 10 under both weight sets matches no digit.
+    """
+    if len(digits) not in (8, 9) or not 10_000_000 < int(digits) < 150_000_000:
+        return False
+    body = digits[:-1].zfill(8)
+    a, b, c = _IRD_PRIMARY
+    check = -(a[body[:3]] + b[body[3:6]] + c[body[6:]]) % 11
+    if check == 10:
+        a, b, c = _IRD_SECONDARY
+        check = -(a[body[:3]] + b[body[3:6]] + c[body[6:]]) % 11
+    return check < 10 and digits[-1] == _DIGIT[check]
+
+
+_DIGIT: Final = "0123456789"
 
 
 def is_tfn(digits: str) -> bool:
-    return len(digits) in (8, 9) and _tfn.checksum(digits) == 0
+    """AU TFN: stdnum's ``au.tfn.checksum(digits) == 0`` (eight digits take the first eight weights)."""
+    n = len(digits)
+    if n == 9:
+        a, b, c = _TFN9
+    elif n == 8:
+        a, b, c = _TFN8
+    else:
+        return False
+    return (a[digits[:3]] + b[digits[3:6]] + c[digits[6:]]) % 11 == 0
 
 
 def is_abn(digits: str) -> bool:
-    return len(digits) == 11 and _abn.calc_check_digits(digits[2:]) == digits[:2]
+    """AU ABN: stdnum's ``au.abn.calc_check_digits(digits[2:]) == digits[:2]`` (mod 89, 11-99)."""
+    if len(digits) != 11:
+        return False
+    a, b, c = _ABN
+    weighted = -(a[digits[2:5]] + b[digits[5:8]] + c[digits[8:]])
+    return digits[:2] == str(11 + (weighted - 1) % 89)
 
 
 _SSN_MISUSED: Final = frozenset({"078051120", "457555462", "219099999"})
@@ -151,10 +201,11 @@ def is_ssn(digits: str) -> bool:
 
 
 def is_nhs(digits: str) -> bool:
-    return len(digits) == 10 and _nhs.checksum(digits) == 0
-
-
-_MEDICARE_WEIGHTS: Final = (1, 3, 7, 9, 1, 3, 7, 9)
+    """UK NHS number: stdnum's ``gb.nhs.checksum(digits) == 0`` (weights ten to one, mod 11)."""
+    if len(digits) != 10:
+        return False
+    a, b, c, d = _NHS
+    return (a[digits[:3]] + b[digits[3:6]] + c[digits[6:9]] + d[digits[9:]]) % 11 == 0
 
 
 def is_medicare(digits: str) -> bool:
@@ -169,8 +220,8 @@ def is_medicare(digits: str) -> bool:
         return False
     if n == 11 and digits[10] == "0":
         return False
-    total = sum(w * int(d) for w, d in zip(_MEDICARE_WEIGHTS, digits, strict=False))
-    return total % 10 == int(digits[8])
+    a, b, c = _MEDICARE
+    return (a[digits[:3]] + b[digits[3:6]] + c[digits[6:8]]) % 10 == int(digits[8])
 
 
 def iban_length(country: str) -> int | None:

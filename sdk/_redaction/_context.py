@@ -27,7 +27,7 @@ from typing import Final
 
 from sdk._redaction._types import IdentifierType
 
-__all__ = ["EMAIL_RE", "MARKER_RE", "ContextReader"]
+__all__ = ["EMAIL_RE", "MARKER_RE", "ContextReader", "Sentence"]
 
 EMAIL_RE: Final = re.compile(
     r"(?<![\w.+%-])[\w+%-][\w.+%'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}(?![\w-])"
@@ -171,6 +171,31 @@ class ContextReader:
         result = (said, said | self._always if self._always else said)
         self._cache[index] = result
         return result
+
+
+class Sentence:
+    """The context of one chain's sentence, read from the :class:`ContextReader` on first use."""
+
+    __slots__ = ("_at", "_named", "_reader", "_said")
+
+    def __init__(self, reader: ContextReader, at: int) -> None:
+        self._reader, self._at = reader, at
+        self._said: frozenset[IdentifierType] | None = None
+        self._named: frozenset[IdentifierType] | None = None
+
+    @property
+    def said(self) -> frozenset[IdentifierType]:
+        """The types the sentence's words name."""
+        if self._said is None:
+            self._said = self._reader.said_at(self._at)
+        return self._said
+
+    @property
+    def named(self) -> frozenset[IdentifierType]:
+        """Those plus a strict policy's types."""
+        if self._named is None:
+            self._named = self._reader.named_at(self._at)
+        return self._named
 
 
 def _named_by_words(sentence: str) -> frozenset[IdentifierType]:

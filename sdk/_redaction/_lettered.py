@@ -9,6 +9,7 @@ shapes there.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Final
 
 from sdk._redaction import _checks
@@ -82,26 +83,24 @@ def _iban(text: str, start: int, found: list[Candidate]) -> None:
     length = _checks.iban_length(text[start : start + 2])
     if length is None:
         return
-    size = len(text)
-    pos, chars = start, list[str]()
-    while len(chars) < length and pos < size:
-        char = text[pos]
-        if char.isascii() and char.isalnum():
-            chars.append(char)
-            pos += 1
-        elif (
-            len(chars) % 4 == 0  # printed IBANs are spaced in fours, never inside a group
-            and chars
-            and char in " -"
-            and pos + 1 < size
-            and text[pos + 1].isascii()
-            and text[pos + 1].isalnum()
-        ):
-            pos += 1
-        else:
-            break
-    if len(chars) < length or (pos < size and text[pos].isalnum()):
+    match = _iban_shape(length).match(text, start)
+    if match is None:
         return
-    found.append(
-        Candidate(_T.IBAN, start, pos, SCORE_STRUCTURAL, void=not _checks.is_iban("".join(chars).upper()))
-    )
+    end = match.end()
+    if end < len(text) and text[end].isalnum():
+        return
+    compact = match.group().replace(" ", "").replace("-", "")
+    found.append(Candidate(_T.IBAN, start, end, SCORE_STRUCTURAL, void=not _checks.is_iban(compact.upper())))
+
+
+@cache  # keyed by a registered IBAN length: a few dozen at most
+def _iban_shape(length: int) -> re.Pattern[str]:
+    """``length`` ASCII letters and digits, with one space or dash allowed between groups of four.
+
+    Printed IBANs are spaced in fours, never inside a group.
+    """
+    fours, rest = divmod(length, 4)
+    pattern = "[A-Za-z0-9]{4}" + "(?:[ -]?[A-Za-z0-9]{4})" * (fours - 1)
+    if rest:
+        pattern += f"[ -]?[A-Za-z0-9]{{{rest}}}"
+    return re.compile(pattern)

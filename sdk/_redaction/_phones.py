@@ -28,7 +28,9 @@ from functools import lru_cache
 from typing import Final
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException
+
+from sdk._redaction._phone_rules import national_grouping, valid_for_region, valid_international
 
 __all__ = ["DEFAULT_NATIONAL_REGIONS", "NANP_CUTS", "PhoneMatch", "boundaries", "match_phone"]
 
@@ -40,7 +42,6 @@ NANP_CUTS: Final = frozenset({3, 6})
 A run read as North American is conventional only if its own cuts are among
 these, so any other grouping can be ruled out without validating it
 (``tests/redaction/test_fast_paths.py`` holds this to the metadata)."""
-_RUNS: Final = re.compile(r"\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,10 @@ def match_phone(
             return PhoneMatch(
                 international=False, exact=False, conventional=True, north_american=region in _NANP
             )
-        written = phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
-        expected = tuple(len(run) for run in _RUNS.findall(written))
+        # The groups of format_number(parsed, NATIONAL), without its per-call metadata lookups.
+        expected = national_grouping(
+            parsed.country_code or 0, phonenumbers.national_significant_number(parsed)
+        )
         match = PhoneMatch(
             international=False,
             exact=expected == groups,
@@ -159,8 +162,9 @@ def _national(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
     if info.general.fullmatch(significant) is None:
         return None
-    number = phonenumbers.PhoneNumber(country_code=info.country_code, national_number=int(significant))
-    return number if phonenumbers.is_valid_number_for_region(number, region) else None
+    if not valid_for_region(significant, region):
+        return None
+    return phonenumbers.PhoneNumber(country_code=info.country_code, national_number=int(significant))
 
 
 def _international(digits: str) -> phonenumbers.PhoneNumber | None:
@@ -172,8 +176,9 @@ def _international(digits: str) -> phonenumbers.PhoneNumber | None:
             if not significant or significant.startswith("0"):
                 # Italian numbers keep their 0, and "+64 (0)21 ..." carries a stray trunk 0.
                 return _parse("+" + digits, None)
-            number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(significant))
-            return number if phonenumbers.is_valid_number(number) else None
+            if not valid_international(country_code, significant):
+                return None
+            return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(significant))
     return None
 
 
