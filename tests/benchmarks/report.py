@@ -9,176 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-GOAL_LATENCY_RATIO = 1.15
-GOAL_BOOKKEEPING_US = 250.0
-GOAL_FANOUT_RATIO = 1.10
-GOAL_LOOP_LAG_MS = 5.0
-GOAL_WIPE_MS = 1.0
-GOAL_BLOCKS_PER_CONVERSATION = 1.0
-
-
-def _goal(value: float, limit: float, *, lower_is_better: bool = True) -> str:
-    met = value <= limit if lower_is_better else value >= limit
-    if met:
-        return "met"
-    return f"missed by {abs(value / limit - 1) * 100:.0f}%"
-
-
-def _ms(value: float) -> str:
-    if value >= 100:
-        return f"{value:.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def _failed(data: dict[str, Any] | None) -> str | None:
-    if data is None:
-        return "not run"
-    error = data.get("_error")
-    return str(error) if error else None
-
-
-# --- sections -------------------------------------------------------------------------------------
-
-
-def _goals(results: dict[str, Any]) -> list[str]:
-    rows = ["| goal (DESIGN §7, issue 7) | measured | verdict |", "| --- | --- | --- |"]
-    single = results.get("single")
-    if not _failed(single):
-        assert single is not None
-        rows.append(
-            f"| single call latency ≤ {GOAL_LATENCY_RATIO}× floor | {single['latency_ratio']:.2f}× "
-            f"({_ms(single['single'][_sdk_op(single)]['median_ms'])} ms vs {_ms(single['floor_latency']['median_ms'])} ms)"
-            f" | {_goal(single['latency_ratio'], GOAL_LATENCY_RATIO)} |"
-        )
-        rows.append(
-            f"| SDK bookkeeping < {GOAL_BOOKKEEPING_US:.0f} µs CPU per call | {single['bookkeeping_cpu_us']:.0f} µs "
-            f"| {_goal(single['bookkeeping_cpu_us'], GOAL_BOOKKEEPING_US)} |"
-        )
-    fanout = results.get("fanout")
-    if not _failed(fanout):
-        assert fanout is not None
-        rows.append(
-            f"| fan-out costs the slowest source (≤ {GOAL_FANOUT_RATIO}×), not the sum | "
-            f"{fanout['total_over_slowest']:.3f}× slowest, {fanout['total_over_sum']:.2f}× sum "
-            f"| {_goal(fanout['total_over_slowest'], GOAL_FANOUT_RATIO)} |"
-        )
-    load = results.get("load")
-    if not _failed(load):
-        assert load is not None
-        sdk = load["variants"]["SDK"]
-        rows.append(
-            f"| 200 conversations: event loop never blocked > {GOAL_LOOP_LAG_MS:.0f} ms | "
-            f"ticker lag max {_ms(sdk['loop_lag_max_ms'])} ms; longest callback {_ms(sdk['longest_callback_ms'])} ms "
-            f"| {_goal(sdk['loop_lag_max_ms'], GOAL_LOOP_LAG_MS)} |"
-        )
-        rows.append(
-            f"| 200 conversations: throughput and p99 against the floor | {load['throughput_ratio']:.2f}× throughput, "
-            f"{load['p99_ratio']:.2f}× p99 | (no number set) |"
-        )
-    memory = results.get("memory")
-    if not _failed(memory):
-        assert memory is not None
-        wipe = memory["wipe_100_records"]
-        rows.append(
-            f"| hangup wipe of 100 records < {GOAL_WIPE_MS:.0f} ms | median {wipe['median_ms'] * 1000:.0f} µs, "
-            f"max {wipe['max_ms'] * 1000:.0f} µs | {_goal(wipe['max_ms'], GOAL_WIPE_MS)} |"
-        )
-        rows.append(
-            f"| memory back to baseline after {memory['conversations']:,} conversations | "
-            f"{memory['blocks_per_conversation']:+.3f} heap blocks per conversation, "
-            f"{memory['growth']['rss_kib']:+,} KiB RSS | "
-            f"{_goal(abs(memory['blocks_per_conversation']), GOAL_BLOCKS_PER_CONVERSATION)} |"
-        )
-    return rows
-
-
-def _sdk_op(single: dict[str, Any]) -> str:
-    return str(next(name for name in single["single"] if name.startswith("SDK: conv.call")))
-
-
-def _single(single: dict[str, Any]) -> list[str]:
-    floor = single["floor_latency"]["median_ms"]
-    floor_cpu = single["floor_cpu"]["cpu_us"]
-    rows = [
-        "| variant (concurrency 1) | median ms | p99 ms | client CPU µs/call | latency / floor | CPU − floor µs |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name, r in single["single"].items():
-        breakdown = name.startswith("breakdown")
-        ratio = "" if breakdown else f"{r['median_ms'] / floor:.2f}×"
-        extra = "" if breakdown else f"{r['cpu_us'] - floor_cpu:+.0f}"
-        rows.append(
-            f"| {name} | {_ms(r['median_ms'])} | {_ms(r['p99_ms'])} | {r['cpu_us']:.0f} | {ratio} | {extra} |"
-        )
-    return rows
-
-
-def _http(http: dict[str, Any]) -> list[str]:
-    levels = [str(c) for c in http["concurrency"]]
-    head = "| client | " + " | ".join(f"c={c}: CPU µs/req, median / p99 ms, req/s" for c in levels) + " |"
-    rows = [head, "| --- |" + " ---: |" * len(levels)]
-    for name, by_c in http["clients"].items():
-        cells = []
-        for c in levels:
-            r = by_c[c]
-            cells.append(
-                f"**{r['cpu_us']:.0f}**, {_ms(r['median_ms'])} / {_ms(r['p99_ms'])}, {r['throughput_per_s']:.0f}"
-            )
-        rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return rows
-
-
-def _sweep(single: dict[str, Any]) -> list[str]:
-    levels = [str(c) for c in single["sweep_concurrency"]]
-    rows = [
-        "| get_contact with its Vault read | "
-        + " | ".join(f"c={c}: median / p99 ms, CPU µs/call" for c in levels)
-        + " |",
-        "| --- |" + " ---: |" * len(levels),
-    ]
-    for name, by_c in single["sweep"].items():
-        cells = [
-            f"{_ms(by_c[c]['median_ms'])} / {_ms(by_c[c]['p99_ms'])}, {by_c[c]['cpu_us']:.0f}" for c in levels
-        ]
-        rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return rows
-
-
-def _load(load: dict[str, Any]) -> list[str]:
-    rows = [
-        "| variant | contexts/s | median ms | p99 ms | CPU ms/context | ticker lag max / p99 ms | "
-        "longest callback: wall / CPU ms | callbacks > 5 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name, r in load["variants"].items():
-        rows.append(
-            f"| {name} | {r['contexts_per_s']:.0f} | {_ms(r['median_ms'])} | {_ms(r['p99_ms'])} | "
-            f"{r['cpu_ms_per_context']:.1f} | {_ms(r['loop_lag_max_ms'])} / {_ms(r['loop_lag_p99_ms'])} | "
-            f"{_ms(r['longest_callback_ms'])} / {_ms(r['longest_callback_cpu_ms'])} | {r['callbacks_over_5ms']} |"
-        )
-    return rows
-
-
-def _import(data: dict[str, Any]) -> list[str]:
-    rows = [
-        "| statement | median ms | fastest ms | heaviest packages (ms, where first imported) |",
-        "| --- | ---: | ---: | --- |",
-    ]
-    for key in ("sdk", "sdk_and_connectors"):
-        r = data[key]
-        heavy = ", ".join(f"{n} {ms:.0f}" for n, ms in list(r["heaviest_ms"].items())[1:7])
-        rows.append(f"| `{r['statement']}` | {r['median_ms']:.0f} | {r['min_ms']:.0f} | {heavy} |")
-    return rows
-
+from tests.benchmarks import report_tables as tables
+from tests.benchmarks.report_goals import failed, goals, ms
+from tests.benchmarks.report_why import why
 
 # --- the plot -------------------------------------------------------------------------------------
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:
     single = results.get("single")
-    if _failed(single):
+    if failed(single):
         return False
     assert single is not None
     import matplotlib
@@ -244,14 +84,14 @@ def write(results: dict[str, Any], out: Path) -> Path:
         "",
         "## Goals",
         "",
-        *_goals(results),
+        *goals(results),
         "",
     ]
-    lines += ["## Why the missed goals are missed", "", *_why(results), ""]
+    lines += ["## Why the missed goals are missed", "", *why(results), ""]
     single = results.get("single")
     lines += ["## 1. Single call", ""]
-    if _failed(single):
-        lines += [f"Not measured: {_failed(single)}.", ""]
+    if failed(single):
+        lines += [f"Not measured: {failed(single)}.", ""]
     else:
         assert single is not None
         lines += [
@@ -261,11 +101,11 @@ def write(results: dict[str, Any], out: Path) -> Path:
             "and parses both bodies. Client CPU is `time.process_time()` over sequential calls (all threads).",
             f"Floor: {single['floor_latency']['name']} (latency), {single['floor_cpu']['name']} (CPU).",
             "",
-            *_single(single),
+            *tables.single(single),
             "",
             "The breakdown rows split the call in two. What the SDK spends beyond the floor, by part:",
             "",
-            *_breakdown(single),
+            *tables.breakdown(single),
             "",
         ]
         if has_plot:
@@ -274,25 +114,25 @@ def write(results: dict[str, Any], out: Path) -> Path:
             "Against concurrency (every call reads Vault; OpenBao is the shared bottleneck at 50+):",
             "",
         ]
-        lines += [*_sweep(single), ""]
+        lines += [*tables.sweep(single), ""]
     http = results.get("http")
     lines += ["## 2. HTTP stack", ""]
-    if _failed(http):
-        lines += [f"Not measured: {_failed(http)}.", ""]
+    if failed(http):
+        lines += [f"Not measured: {failed(http)}.", ""]
     else:
         assert http is not None
         lines += [
             "The request `get_contact` sends, to the loopback upstream, body read and JSON-parsed; bold is client",
-            "CPU per request. The SDK's default transport is now `AiohttpTransport` (`sdk/_http.py`) under the",
+            "CPU per request. The SDK's default transport is now `AiohttpTransport` (`sdk/_http/_aiohttp.py`) under the",
             "same `httpx.AsyncClient`: tests still inject `httpx.MockTransport(router.async_handler)`.",
             "",
-            *_http(http),
+            *tables.http(http),
             "",
         ]
     fanout = results.get("fanout")
     lines += ["## 3. Fan-out", ""]
-    if _failed(fanout):
-        lines += [f"Not measured: {_failed(fanout)}.", ""]
+    if failed(fanout):
+        lines += [f"Not measured: {failed(fanout)}.", ""]
     else:
         assert fanout is not None
         floor_ms = fanout["floor_total_ms"][fanout["best_floor"]]
@@ -303,15 +143,15 @@ def write(results: dict[str, Any], out: Path) -> Path:
             "",
             "| whole call | slowest source | sum of sources | floor, same requests | call / slowest | call / floor |",
             "| ---: | ---: | ---: | ---: | ---: | ---: |",
-            f"| {_ms(fanout['total_ms'])} ms | {_ms(fanout['slowest_source_ms'])} ms | "
-            f"{_ms(fanout['sum_of_sources_ms'])} ms | {_ms(floor_ms)} ms ({fanout['best_floor']}) | "
+            f"| {ms(fanout['total_ms'])} ms | {ms(fanout['slowest_source_ms'])} ms | "
+            f"{ms(fanout['sum_of_sources_ms'])} ms | {ms(floor_ms)} ms ({fanout['best_floor']}) | "
             f"{fanout['total_over_slowest']:.3f}× | {fanout['total_over_floor']:.3f}× |",
             "",
         ]
     load = results.get("load")
     lines += ["## 4. Load: 200 concurrent conversations on two cores", ""]
-    if _failed(load):
-        lines += [f"Not measured: {_failed(load)}.", ""]
+    if failed(load):
+        lines += [f"Not measured: {failed(load)}.", ""]
     else:
         assert load is not None
         lines += [
@@ -324,15 +164,15 @@ def write(results: dict[str, Any], out: Path) -> Path:
             "",
             "Ticker lag is how late a task that sleeps 1 ms wakes (queueing and blocking alike); a callback's wall",
             "time is how long the loop could run nothing else, and its CPU time how much of that the loop thread",
-            "itself computed (the rest it waited: for the GIL or for a core).",
+            "itself computed (the rest it was not running: waiting for the GIL, a core, or a blocking call).",
             "",
-            *_load(load),
+            *tables.load(load),
             "",
         ]
     memory = results.get("memory")
     lines += ["## 5. Wipe and memory", ""]
-    if _failed(memory):
-        lines += [f"Not measured: {_failed(memory)}.", ""]
+    if failed(memory):
+        lines += [f"Not measured: {failed(memory)}.", ""]
     else:
         assert memory is not None
         wipe, typical = memory["wipe_100_records"], memory["wipe_typical"]
@@ -349,20 +189,10 @@ def write(results: dict[str, Any], out: Path) -> Path:
             f"open conversations at the end: {memory['open_conversations_at_end']}",
             "",
         ]
-    imports = results.get("import")
-    lines += ["## 6. Import time", ""]
-    if _failed(imports):
-        lines += [f"Not measured: {_failed(imports)}.", ""]
-    else:
-        assert imports is not None
-        lines += [
-            "A fresh `python -X importtime` per run, median of the summed top-level imports; connectors are",
-            f"every one installed through the entry points ({', '.join(imports['connectors'])}).",
-            "",
-            *_import(imports),
-            "",
-        ]
-    lines += ["## 7. Redaction and the other benchmark files", ""]
+    lines += _import_section(results.get("import"))
+    lines += _redaction_section(results.get("redaction"))
+    lines += _invoke_section(results.get("invoke"))
+    lines += ["## 9. The other benchmark files", ""]
     for file, outcome in (results.get("pytest") or {}).items():
         if "skipped" in outcome:
             lines += [f"- `{file}`: {outcome['skipped']}"]
@@ -385,84 +215,76 @@ def write(results: dict[str, Any], out: Path) -> Path:
     return page
 
 
+def _import_section(imports: dict[str, Any] | None) -> list[str]:
+    lines = ["## 6. Import time and the command line", ""]
+    if failed(imports):
+        return [*lines, f"Not measured: {failed(imports)}.", ""]
+    assert imports is not None
+    lines += [
+        "A fresh `python -X importtime` per run, median of the summed top-level imports; connectors are",
+        f"every one installed through the entry points ({', '.join(imports['connectors'])}).",
+        "",
+        *tables.imports(imports),
+        "",
+    ]
+    cli = imports.get("cli_help")
+    if cli is not None:
+        lines += [
+            "The command line as its user meets it: the wall time of a new process, from start to exit, median and",
+            f"fastest of {cli['runs']} runs, interleaved with the bare interpreter's start in the same run.",
+            "",
+            *tables.cli(cli),
+            "",
+        ]
+    return lines
+
+
+def _redaction_section(redaction: dict[str, Any] | None) -> list[str]:
+    lines = ["## 7. Redaction", ""]
+    if failed(redaction):
+        return [*lines, f"Not measured: {failed(redaction)}.", ""]
+    assert redaction is not None
+    rounds = next(iter(redaction["redact"].values()))["samples"]
+    return [
+        *lines,
+        "`redact()` with the default policy on the 2 KB texts of `test_redaction_steps.text_classes()`: a round",
+        f"is one pass over a class, timed in thread CPU time; per text, median and fastest of {rounds} rounds.",
+        f"Load average before / after: {redaction['load_average'][0]} / {redaction['load_average'][1]}.",
+        "",
+        *tables.redaction(redaction),
+        "",
+        "`for_llm()` on a full customer context (HubSpot, Zendesk and Stripe answering through respx with the",
+        "connectors' fixtures, as in `test_fanout.py`), each render timed alone in thread CPU time:",
+        "",
+        *tables.for_llm(redaction),
+        "",
+    ]
+
+
+def _invoke_section(invoke: dict[str, Any] | None) -> list[str]:
+    lines = ["## 8. Tool calls: `conv.invoke` against `conv.call`", ""]
+    if failed(invoke):
+        return [*lines, f"Not measured: {failed(invoke)}.", ""]
+    assert invoke is not None
+    return [
+        *lines,
+        f"HubSpot `get_contact` through respx, keys from memory: {invoke['rounds']} fresh conversations, each running",
+        f"`conv.call` and `conv.invoke({invoke['tool']!r}, ...)` (arguments as a mapping, and as JSON text) once, in",
+        "rotating order and each with a contact id of its own (no cache hit); thread CPU time per call.",
+        f"Load average before / after: {invoke['load_average'][0]} / {invoke['load_average'][1]}.",
+        "",
+        *tables.invoke(invoke),
+        "",
+    ]
+
+
 def _placement(results: dict[str, Any]) -> str:
-    for key in ("single", "http", "fanout", "memory"):
+    for key in ("single", "http", "fanout", "memory", "redaction", "invoke", "import"):
         data = results.get(key)
         if data and "_placement" in data:
             return f"{data['_placement']} (the load benchmark is never pinned)"
     return "n/a"
 
 
-def _breakdown(single: dict[str, Any]) -> list[str]:
-    rows = single["single"]
-    floor_name = single["floor_cpu"]["name"].split(")")[0].removeprefix("floor (")
-    vault_sdk = next(r for n, r in rows.items() if n.startswith("breakdown: SDK credential read"))
-    vendor_sdk = next(r for n, r in rows.items() if n.startswith("breakdown: SDK get_contact, key held"))
-    vault_floor = rows[f"breakdown: floor ({floor_name}) Vault read only"]
-    vendor_floor = rows[f"breakdown: floor ({floor_name}) vendor request only"]
-    return [
-        "| part | SDK CPU µs | floor CPU µs | difference | SDK median ms | floor median ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| Vault read (SDK: `CredentialStore` → aiohttp on the event loop, `vault/_kv_read.py`) | {vault_sdk['cpu_us']:.0f} | "
-        f"{vault_floor['cpu_us']:.0f} | {vault_sdk['cpu_us'] - vault_floor['cpu_us']:+.0f} | "
-        f"{_ms(vault_sdk['median_ms'])} | {_ms(vault_floor['median_ms'])} |",
-        f"| everything else (httpx client + transport, connector parsing, dispatch, audit, cache) | "
-        f"{vendor_sdk['cpu_us']:.0f} | {vendor_floor['cpu_us']:.0f} | "
-        f"{vendor_sdk['cpu_us'] - vendor_floor['cpu_us']:+.0f} | {_ms(vendor_sdk['median_ms'])} | "
-        f"{_ms(vendor_floor['median_ms'])} |",
-    ]
-
-
-def _why(results: dict[str, Any]) -> list[str]:
-    """What the breakdown rows say about each miss, in numbers from this run."""
-    out: list[str] = []
-    single = results.get("single")
-    if not _failed(single):
-        assert single is not None
-        rows = single["single"]
-        floor_name = single["floor_cpu"]["name"].split(")")[0].removeprefix("floor (")
-        vault_sdk = next(r for n, r in rows.items() if n.startswith("breakdown: SDK credential read"))
-        vendor_sdk = next(r for n, r in rows.items() if n.startswith("breakdown: SDK get_contact, key held"))
-        vault_floor = rows[f"breakdown: floor ({floor_name}) Vault read only"]
-        vendor_floor = rows[f"breakdown: floor ({floor_name}) vendor request only"]
-        out.append(
-            f"- **Single call.** The Vault read costs {vault_sdk['cpu_us']:.0f} µs of client CPU through "
-            f"`CredentialStore` (aiohttp on the event loop, `vault/_kv_read.py`) against "
-            f"{vault_floor['cpu_us']:.0f} µs for the same read with {floor_name}; the rest of the call costs "
-            f"{vendor_sdk['cpu_us']:.0f} µs against {vendor_floor['cpu_us']:.0f} µs. Of that rest, a cProfile "
-            "of 1,000 calls on a mock transport (inflated by the profiler; read the proportions) puts the "
-            "largest parts in httpx building the URL and query of HubSpot's long `properties` list "
-            "(a third of it), the connector's phone parsing (`phonenumbers`, a fifth), the span wrapper "
-            "and instrumentation suppression around the send (a tenth, with opentelemetry installed and "
-            "no provider) and the final-path check of declared endpoints (a twentieth)."
-        )
-    load = results.get("load")
-    if not _failed(load):
-        assert load is not None
-        sdk = load["variants"]["SDK"]
-        best = load["variants"][load["best_floor"]]
-        what_if = next((r for n, r in load["variants"].items() if n.startswith("what-if")), None)
-        text = (
-            f"- **Load.** Under 200 conversations the SDK's loop stalls up to {_ms(sdk['longest_callback_ms'])} ms "
-            f"inside a single callback that itself computed only {_ms(sdk['longest_callback_cpu_ms'])} ms: the loop "
-            "thread was waiting (for the GIL or for a core: Vault reads run on the loop, but logins, renewals and hvac calls still use worker threads) "
-            f"(each context makes {load['vendor_requests_per_context']} Vault reads). The floor, with no "
-            f"threads, stalls {_ms(best['longest_callback_ms'])} ms at worst (the client shares two cores "
-            "with OpenBao and the upstream, so even it is descheduled)"
-        )
-        if what_if is not None:
-            text += (
-                f"; the what-if SDK with a bare benchmark-only credential reader stalls {_ms(what_if['longest_callback_ms'])} ms and "
-                f"serves {what_if['contexts_per_s']:.0f} contexts/s against the SDK's {sdk['contexts_per_s']:.0f}"
-            )
-        out.append(
-            text + ". A loop of a few ms at worst under this load needs the Vault reads off threads "
-            "(an asyncio HTTP client for Vault, or reads reused within `max_staleness`)."
-        )
-    if not out:
-        out.append("- Nothing was measured.")
-    return out
-
-
 def console_summary(results: dict[str, Any]) -> str:
-    return "\n".join(line for line in _goals(results) if not line.startswith("| ---"))
+    return "\n".join(line for line in goals(results) if not line.startswith("| ---"))

@@ -3,6 +3,7 @@
     python -m tests.benchmarks.run            # everything, ~6-8 minutes on 2 cores
     python -m tests.benchmarks.run --quick    # smaller samples, ~2 minutes: a smoke run
     python -m tests.benchmarks.run --only single http --no-pytest
+    python -m tests.benchmarks.run --quick --only redaction invoke --no-pytest --out /tmp/benchout
 
 Each benchmark runs in a child interpreter of its own (``--child NAME``), so no
 benchmark inherits another's imports, threads, caches or heap, and none runs
@@ -12,7 +13,9 @@ the last (``--no-pin`` to let the scheduler place them), except the load
 benchmark, which is about two cores shared by everything. The benchmark files
 kept by other parts of the suite (``test_fanout.py``, ``test_telemetry_overhead.py``,
 ``test_redaction_vs_presidio.py``) run through pytest at the end and their
-output is appended to the page.
+output is appended to the page. ``--out DIR`` writes the page, the plot and
+``results.json`` to ``DIR`` instead of ``docs/benchmarks`` (a trial run that
+leaves the committed page alone).
 
 Goals that are missed do not fail the run: the page says by how much. The run
 fails (exit 1) only if a benchmark could not run.
@@ -43,6 +46,8 @@ BENCHMARKS: dict[str, tuple[str, str, bool]] = {
     "load": ("tests.benchmarks.bench_context", "bench_load", False),
     "memory": ("tests.benchmarks.bench_memory", "bench", True),
     "import": ("tests.benchmarks.bench_import", "bench", True),
+    "redaction": ("tests.benchmarks.bench_redaction", "bench", True),
+    "invoke": ("tests.benchmarks.bench_invoke", "bench", True),
 }
 PYTEST_BENCHMARKS = ("test_fanout.py", "test_telemetry_overhead.py", "test_redaction_vs_presidio.py")
 CHILD_TIMEOUT = 420
