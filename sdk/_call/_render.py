@@ -19,34 +19,20 @@ can hold anything, a secret included.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from collections.abc import Collection
 from decimal import Decimal
 from enum import Enum
-from functools import cache
+from typing import Any, Final, cast
 
 from pydantic import BaseModel, JsonValue
 
-from sdk._call._policy import SHARED_MODELS, FieldAction, LLMPolicy
-from sdk._models import Money, Sensitive, SharedModel, sensitivity_of
-from sdk._redaction import RedactionAction, redact
+from sdk._call import _render_rules as rules
+from sdk._call._policy import LLMPolicy
+from sdk._call._render_rules import KINDS, FieldRule, kind_of, policy_rules
+from sdk._models import Money, Sensitive, SharedModel
+from sdk._redaction import RedactionAction, redact, redact_many
 
 __all__ = ["INTERNAL_WITHHELD", "LLMRenderer", "format_money", "inline", "mask_field"]
-
-
-@cache
-def _field_sensitivities(model: type[BaseModel]) -> dict[str, Sensitive | None]:
-    """Each field's sensitivity, looked up once per model class."""
-    return {name: sensitivity_of(model, name) for name in model.model_fields}
-
-
-def _shared_name(model: type[BaseModel]) -> str | None:
-    """The name a policy's ``fields`` keys use for ``model`` (its shared model's), or None."""
-    for cls in model.__mro__:
-        if SHARED_MODELS.get(cls.__name__) is cls:
-            return cls.__name__
-    return None
 
 
 _FIELD_LABEL = {Sensitive.PII: "personal data", Sensitive.PCI: "card", Sensitive.HEALTH: "health data"}
@@ -82,16 +68,6 @@ def mask_field(value: str, sensitivity: Sensitive, policy: LLMPolicy) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _FieldRule:
-    """How one field of one model class renders under one policy."""
-
-    name: str
-    sensitivity: Sensitive | None
-    action: FieldAction | None
-    """The tenant's override from ``fields``; None: the default (by sensitivity, else keep)."""
-
-
 class _Withheld:
     """An internal record the policy drops: it leaves no key, no list item and no placeholder."""
 
@@ -99,20 +75,42 @@ class _Withheld:
 _WITHHELD = _Withheld()
 _Shown = JsonValue | _Withheld
 
+
+class _Unresolved:
+    """Where a batched rendering's string goes until :meth:`LLMRenderer.resolve` redacts it.
+
+    Never the raw string: a view read before it is resolved shows this object
+    (which no JSON encoder accepts), never unredacted text.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not yet redacted>"
+
+
+_UNRESOLVED: Final = cast(JsonValue, _Unresolved())
+
 _ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV"}
     | {"XAF", "XOF", "XPF"}
 )
 _THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+_EXACT_MINOR = 10**27
 
 
 def _major(money: Money) -> str:
     """The amount in major units as a decimal string (``1250`` NZD cents is ``12.50``)."""
     code = money.currency.upper()
     places = 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
+    minor = money.amount_minor
     if places == 0:
-        return str(money.amount_minor)
-    return f"{Decimal(money.amount_minor).scaleb(-places):.{places}f}"
+        return str(minor)
+    if -_EXACT_MINOR < minor < _EXACT_MINOR:
+        # Integer arithmetic, the same digits as the Decimal below within its 28-digit precision.
+        whole, cents = divmod(-minor if minor < 0 else minor, 10**places)
+        return f"{'-' if minor < 0 else ''}{whole}.{cents:0{places}d}"
+    return f"{Decimal(minor).scaleb(-places):.{places}f}"
 
 
 def format_money(money: Money) -> str:
@@ -120,23 +118,58 @@ def format_money(money: Money) -> str:
     return f"{money.currency.upper()} {_major(money)}"
 
 
+def _enum_value(member: Enum) -> str | int:
+    """A member of a closed vocabulary the SDK defines (a status, a priority): no customer text in it.
+
+    Read through ``_value_``/``_name_`` (the attributes the ``value``/``name`` properties return)
+    to save a property call per field.
+    """
+    value = member._value_
+    return value if isinstance(value, (str, int)) else member._name_
+
+
 def _empty(value: object) -> bool:
     return value is None or (isinstance(value, (tuple, list, dict, set, frozenset)) and not value)
 
 
 class LLMRenderer:
-    """One rendering under one policy; remembers each string it redacted and each model's field rules.
+    """One rendering under one policy; remembers each string it redacted.
 
     Records repeat themselves (a source id on every record, the same requester
-    on every ticket), and redaction is the bulk of the cost of a rendering.
+    on every ticket), and redaction is the bulk of the cost of a rendering. The
+    policy's decisions per model class are worked out once per process
+    (:mod:`sdk._call._render_rules`); the redacted strings live only as long
+    as this object, one rendering.
     """
 
-    __slots__ = ("_memo", "_rules", "policy")
+    __slots__ = ("_decided", "_deferred", "_memo", "policy")
 
-    def __init__(self, policy: LLMPolicy) -> None:
+    def __init__(self, policy: LLMPolicy, *, batched: bool = False) -> None:
+        """``batched``: put each record's strings off to one :meth:`resolve` (see there)."""
         self.policy = policy
         self._memo: dict[str, str] = {}
-        self._rules: dict[type[BaseModel], tuple[_FieldRule, ...]] = {}
+        self._decided = policy_rules(policy)
+        self._deferred: list[tuple[dict[str, JsonValue], str, str]] | None = [] if batched else None
+
+    def resolve(self) -> None:
+        """Redact the strings a batched renderer put off, all in one ``redact_many`` call, in place.
+
+        A batched renderer leaves a placeholder where a record's field holds
+        text to redact (never the text itself), and this fills them all: one
+        scan over every string of a rendering costs less than one per string.
+        Read no value of a batched rendering before calling this.
+        """
+        deferred = self._deferred
+        if not deferred:
+            return
+        memo = self._memo
+        todo = list(dict.fromkeys(raw for _, _, raw in deferred if raw not in memo))
+        if todo:
+            memo.update(zip(todo, redact_many(todo, self.policy), strict=True))
+        for view, name, raw in deferred:
+            if view.get(name) is _UNRESOLVED:  # a key dropped since (a balance said once) stays dropped
+                view[name] = memo[raw]
+        deferred.clear()
 
     def text(self, value: str) -> str:
         found = self._memo.get(value)
@@ -145,7 +178,7 @@ class LLMRenderer:
         return found
 
     def field(self, value: str, sensitivity: Sensitive) -> str:
-        if self.policy.field_action(sensitivity) is RedactionAction.KEEP:
+        if self._decided.keeps[sensitivity]:
             return self.text(value)
         return mask_field(value, sensitivity, self.policy)
 
@@ -172,7 +205,7 @@ class LLMRenderer:
         (``get_balance`` is ``BillingCustomer.balance``), so that a tenant's
         rule for the field holds whichever way the value arrives.
         """
-        rule = next(rule for rule in self._rules_of(model) if rule.name == field_name)
+        rule = self._decided.rule(model, self.policy.fields, field_name)
         if _empty(value) or rule.action == "drop":
             return None
         shown = self._field(value, rule, None)
@@ -180,42 +213,39 @@ class LLMRenderer:
 
     def shows_as_is(self, model: type[SharedModel], field_name: str) -> bool:
         """True when the policy shows ``model.field_name`` unchanged: no mark, no rule other than keep."""
-        rule = next(rule for rule in self._rules_of(model) if rule.name == field_name)
+        rule = self._decided.rule(model, self.policy.fields, field_name)
         return rule.sensitivity is None and rule.action in (None, "keep")
 
-    def _rules_of(self, model: type[BaseModel]) -> tuple[_FieldRule, ...]:
-        found = self._rules.get(model)
-        if found is None:
-            shared = _shared_name(model)
-            marks = _field_sensitivities(model)
-            overrides = self.policy.fields if shared is not None else {}
-            found = self._rules[model] = tuple(
-                _FieldRule(name, marks[name], overrides.get(f"{shared}.{name}"))
-                for name in model.model_fields
-            )
-        return found
-
     def _view(self, value: object, sensitivity: Sensitive | None) -> _Shown:
-        if value is None or isinstance(value, bool):
-            return value
-        if isinstance(value, Enum):
-            # Closed vocabularies the SDK defines (statuses, priorities): no customer text in them.
-            return value.value if isinstance(value.value, (str, int)) else value.name
-        if isinstance(value, str):
-            return self.text(value) if sensitivity is None else self.field(value, sensitivity)
-        if isinstance(value, (int, float, Decimal)):
-            if sensitivity is not None and self.policy.field_action(sensitivity) is not RedactionAction.KEEP:
+        cls = type(value)
+        return self._view_as(value, KINDS.get(cls) or kind_of(cls), sensitivity)
+
+    def _view_as(self, value: Any, kind: int, sensitivity: Sensitive | None) -> _Shown:
+        """``value``, of ``kind`` (from :func:`~sdk._call._render_rules.kind_of`), as JSON-able data.
+
+        ``value`` is typed ``Any``: its kind says what it is, and the hot path pays for no casts.
+        """
+        if kind == rules.STR:
+            if sensitivity is None or self._decided.keeps[sensitivity]:
+                return self.text(value)
+            return mask_field(value, sensitivity, self.policy)
+        if kind == rules.DATETIME:
+            return value.isoformat(timespec="seconds")  # type: ignore[no-any-return]
+        if kind == rules.ENUM:
+            return _enum_value(value)
+        if kind == rules.PASS:
+            return value  # type: ignore[no-any-return]
+        if kind == rules.MONEY:
+            return {"amount": _major(value), "currency": value.currency.upper()}
+        if kind == rules.MODEL:
+            return self._model(value, sensitivity, None, ())
+        if kind == rules.NUMBER:
+            if sensitivity is not None and not self._decided.keeps[sensitivity]:
                 return mask_field(str(value), sensitivity, self.policy)
             return str(value) if isinstance(value, Decimal) else value
-        if isinstance(value, datetime):
-            return value.isoformat(timespec="seconds")
-        if isinstance(value, (date, time)):
-            return value.isoformat()
-        if isinstance(value, Money):
-            return {"amount": _major(value), "currency": value.currency.upper()}
-        if isinstance(value, BaseModel):
-            return self._model(value, sensitivity, None, ())
-        if isinstance(value, Mapping):
+        if kind == rules.DATE:
+            return value.isoformat()  # type: ignore[no-any-return]
+        if kind == rules.MAPPING:
             rendered: dict[str, JsonValue] = {}
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -226,7 +256,7 @@ class LLMRenderer:
                 if not isinstance(shown, _Withheld):
                     rendered[self.text(key)] = shown
             return rendered
-        if isinstance(value, (list, tuple, set, frozenset)):
+        if kind == rules.SEQUENCE:
             items = (self._view(item, sensitivity) for item in value)
             return [item for item in items if not isinstance(item, _Withheld)]
         raise TypeError(
@@ -236,33 +266,62 @@ class LLMRenderer:
 
     def _model(
         self,
-        value: BaseModel,
+        value: Any,
         sensitivity: Sensitive | None,
         fields: Collection[str] | None,
         omit: Collection[str],
     ) -> dict[str, JsonValue] | _Withheld:
-        internal = isinstance(value, SharedModel) and value.is_internal()
-        if internal and self.policy.internal_notes == "drop":
+        decided = self._decided
+        may_be_internal, steps = decided.steps_of(type(value), self.policy.fields, fields, omit, sensitivity)
+        internal = may_be_internal and value.is_internal()
+        if internal and decided.internal == "drop":
             return _WITHHELD
         # Under "mask" an internal record keeps its metadata; its marked fields are its text.
-        withhold_text = internal and self.policy.internal_notes == "mask"
+        withhold_text = internal and decided.internal == "mask"
         out: dict[str, JsonValue] = {}
-        for rule in self._rules_of(type(value)):
-            if (fields is not None and rule.name not in fields) or rule.name in omit:
+        memo, deferred = self._memo, self._deferred
+        values = value.__dict__  # a pydantic model keeps its fields there; read once, not per field
+        for name, marked, plain, keep_text, shown_as, rule in steps:
+            item = values[name]
+            if item is None:
                 continue
-            item = getattr(value, rule.name)
-            if _empty(item) or rule.action == "drop":
+            if withhold_text and marked:
+                if not _empty(item):
+                    out[name] = INTERNAL_WITHHELD
                 continue
-            if withhold_text and rule.sensitivity is not None:
-                out[rule.name] = INTERNAL_WITHHELD
+            cls = type(item)
+            if not plain:
+                if not _empty(item):
+                    shown = self._field(item, rule, sensitivity)
+                    if not isinstance(shown, _Withheld) and shown != []:
+                        out[name] = shown
                 continue
-            shown = self._field(item, rule, sensitivity)
-            # A list whose every item was withheld is left out like an empty one: no trace of them.
-            if not isinstance(shown, _Withheld) and shown != []:
-                out[rule.name] = shown
+            # The common kinds inline (what _view_as does for them): most fields are one of these.
+            if cls is str and keep_text:
+                found = memo.get(item)
+                if found is None:
+                    if deferred is not None and item:  # "" stays "" (and falsy) without a scan
+                        out[name] = _UNRESOLVED
+                        deferred.append((out, name, item))
+                        continue
+                    found = memo[item] = redact(item, self.policy)
+                out[name] = found
+                continue
+            kind = KINDS.get(cls) or kind_of(cls)
+            if kind == rules.DATETIME:
+                out[name] = item.isoformat(timespec="seconds")
+            elif kind == rules.ENUM:
+                out[name] = _enum_value(item)
+            elif kind == rules.PASS:
+                out[name] = item
+            elif kind < rules.MAPPING or not _empty(item):
+                shown = self._view_as(item, kind, shown_as)
+                # A list whose every item was withheld is left out like an empty one: no trace of them.
+                if not isinstance(shown, _Withheld) and shown != []:
+                    out[name] = shown
         return out
 
-    def _field(self, item: object, rule: _FieldRule, inherited: Sensitive | None) -> _Shown:
+    def _field(self, item: object, rule: FieldRule, inherited: Sensitive | None) -> _Shown:
         if rule.action is None:
             return self._view(item, rule.sensitivity or inherited)
         if rule.action == "keep":
@@ -284,6 +343,8 @@ def _scalar_text(value: JsonValue) -> str:
 
 def inline(value: JsonValue) -> str:
     """One line of ``key value; key value`` for a view, nested values in parentheses."""
+    if type(value) is str:  # most of what a line reads out
+        return value
     if isinstance(value, dict):
         if set(value) == {"amount", "currency"}:
             return f"{value['currency']} {value['amount']}"
