@@ -63,6 +63,10 @@ def encode_query(params: Mapping[Any, Any] | Sequence[tuple[Any, Any]]) -> str:
     """
     if not isinstance(params, Mapping | list | tuple):
         return str(httpx.QueryParams(params))  # type: ignore[arg-type]  # whatever httpx accepts
+    if isinstance(params, list | tuple):
+        plain = _plain_pairs(params)
+        if plain is not None:
+            return plain
     grouped = _grouped(params)
     if _PLAIN.fullmatch("".join(grouped) + "".join("".join(texts) for texts in grouped.values())):
         # Nothing to encode (the common case: ids, names, numbers): one check instead of one a part.
@@ -73,6 +77,27 @@ def encode_query(params: Mapping[Any, Any] | Sequence[tuple[Any, Any]]) -> str:
         for text in texts:
             parts.append(f"{name}={text if _PLAIN.fullmatch(text) else quote_plus(text)}")
     return "&".join(parts)
+
+
+def _plain_pairs(params: Sequence[tuple[Any, Any]]) -> str | None:
+    """The query of string pairs whose keys come in runs and need no escaping; None otherwise.
+
+    Grouping by key (what httpx does) leaves such a list in its order, so it is joined as is.
+    """
+    seen: set[str] = set()
+    previous = None
+    for item in params:
+        if len(item) != 2 or type(item[0]) is not str or type(item[1]) is not str:
+            return None
+        key = item[0]
+        if key != previous:
+            if key in seen:
+                return None
+            seen.add(key)
+            previous = key
+    if not _PLAIN.fullmatch("".join(key + value for key, value in params)):
+        return None
+    return "&".join(f"{key}={value}" for key, value in params)
 
 
 class ApiRoot:

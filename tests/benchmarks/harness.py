@@ -595,15 +595,41 @@ class CallbackTimer:
         self.over_5ms = 0
         self.callbacks = 0
         self._original: Any = None
+        # Garbage collections run inside whichever callback allocates when a threshold is crossed:
+        # a full (generation 2) collection walks every tracked object, and is a stall of its own.
+        self.gc_longest = 0.0
+        self.gc_longest_generation = -1
+        self.gc_total = 0.0
+        self.gc_full = 0
+        self._gc_started = 0.0
+        self._gc_in_callback = False
+        self.longest_without_gc = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            self._gc_in_callback = True
+            return
+        took = time.perf_counter() - self._gc_started
+        self.gc_total += took
+        if info.get("generation") == 2:
+            self.gc_full += 1
+        if took > self.gc_longest:
+            self.gc_longest = took
+            self.gc_longest_generation = info.get("generation", -1)
 
     def __enter__(self) -> CallbackTimer:
         import asyncio.events
+        import gc
+
+        gc.callbacks.append(self._on_gc)
 
         original = asyncio.events.Handle._run
         timer = self
         perf, cpu = time.perf_counter, time.thread_time
 
         def timed(handle: Any) -> None:
+            timer._gc_in_callback = False
             started, started_cpu = perf(), cpu()
             try:
                 original(handle)
@@ -612,6 +638,8 @@ class CallbackTimer:
                 timer.callbacks += 1
                 timer.longest_wall = max(timer.longest_wall, took)
                 timer.longest_cpu = max(timer.longest_cpu, took_cpu)
+                if not timer._gc_in_callback:
+                    timer.longest_without_gc = max(timer.longest_without_gc, took)
                 if took > 0.005:
                     timer.over_5ms += 1
 
@@ -621,8 +649,10 @@ class CallbackTimer:
 
     def __exit__(self, *exc: object) -> None:
         import asyncio.events
+        import gc
 
         asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+        gc.callbacks.remove(self._on_gc)
 
     def result(self) -> dict[str, float]:
         return {
@@ -630,6 +660,11 @@ class CallbackTimer:
             "longest_cpu_ms": self.longest_cpu * 1000,
             "over_5ms": self.over_5ms,
             "callbacks": self.callbacks,
+            "longest_without_gc_ms": self.longest_without_gc * 1000,
+            "gc_longest_ms": self.gc_longest * 1000,
+            "gc_longest_generation": self.gc_longest_generation,
+            "gc_total_ms": self.gc_total * 1000,
+            "gc_full_collections": self.gc_full,
         }
 
 

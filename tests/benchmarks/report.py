@@ -108,6 +108,7 @@ def write(results: dict[str, Any], out: Path) -> Path:
             *tables.breakdown(single),
             "",
         ]
+        lines += _profile_lines(results.get("profile"))
         if has_plot:
             lines += ["![latency and CPU per call against concurrency](latency.png)", ""]
         lines += [
@@ -213,6 +214,21 @@ def write(results: dict[str, Any], out: Path) -> Path:
     page = out / "index.md"
     page.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return page
+
+
+def _profile_lines(profile: dict[str, Any] | None) -> list[str]:
+    if failed(profile) or profile is None:
+        return []
+    return [
+        f"Where each call's client CPU goes (`bench_profile.py`: {profile['calls']} calls under cProfile timed in "
+        "process CPU, each function's own time charged to a component by its file, the standard library's and "
+        "C built-ins' to their caller; shares scaled to the call's CPU measured without the profiler, which "
+        "inflates many small calls more than few large ones: read the proportions). The floor is "
+        f"{profile['floor_name']}, profiled the same way:",
+        "",
+        *tables.profile(profile),
+        "",
+    ]
 
 
 def _import_section(imports: dict[str, Any] | None) -> list[str]:

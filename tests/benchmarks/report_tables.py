@@ -85,14 +85,18 @@ def sweep(data: dict[str, Any]) -> list[str]:
 def load(data: dict[str, Any]) -> list[str]:
     rows = [
         "| variant | contexts/s | median ms | p99 ms | CPU ms/context | ticker lag max / p99 ms | "
-        "longest callback: wall / CPU ms | callbacks > 5 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "longest callback: wall / CPU ms | longest without a GC inside, ms | longest GC ms (full GCs) | "
+        "callbacks > 5 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in data["variants"].items():
+        no_gc = ms(r["longest_callback_without_gc_ms"]) if "longest_callback_without_gc_ms" in r else "-"
+        gc_cell = f"{ms(r['gc_longest_ms'])} ({r['gc_full_collections']})" if "gc_longest_ms" in r else "-"
         rows.append(
             f"| {name} | {r['contexts_per_s']:.0f} | {ms(r['median_ms'])} | {ms(r['p99_ms'])} | "
             f"{r['cpu_ms_per_context']:.1f} | {ms(r['loop_lag_max_ms'])} / {ms(r['loop_lag_p99_ms'])} | "
-            f"{ms(r['longest_callback_ms'])} / {ms(r['longest_callback_cpu_ms'])} | {r['callbacks_over_5ms']} |"
+            f"{ms(r['longest_callback_ms'])} / {ms(r['longest_callback_cpu_ms'])} | {no_gc} | {gc_cell} | "
+            f"{r['callbacks_over_5ms']} |"
         )
     return rows
 
@@ -171,4 +175,20 @@ def invoke(data: dict[str, Any]) -> list[str]:
         rows.append(
             f"| of which: rendering a `call` result for the model (`LLMRenderer.view`) | {data['render_us']:.0f} | | | |"
         )
+    return rows
+
+
+def profile(data: dict[str, Any]) -> list[str]:
+    sdk, floor = data["sdk"]["components_us"], data["floor"]["components_us"]
+    rows = [
+        "| component | SDK µs/call | floor µs/call | SDK − floor |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name in sorted(set(sdk) | set(floor), key=lambda n: -(sdk.get(n, 0.0) - floor.get(n, 0.0))):
+        mine, theirs = sdk.get(name, 0.0), floor.get(name, 0.0)
+        rows.append(f"| {name} | {mine:.0f} | {theirs:.0f} | {mine - theirs:+.0f} |")
+    total_sdk, total_floor = data["sdk"]["cpu_us"], data["floor"]["cpu_us"]
+    rows.append(
+        f"| **whole call** | **{total_sdk:.0f}** | **{total_floor:.0f}** | **{total_sdk - total_floor:+.0f}** |"
+    )
     return rows

@@ -61,6 +61,15 @@ def _single(results: dict[str, Any]) -> list[str]:
             f"; the what-if SDK with a bare credential reader costs {single['what_if_bookkeeping_cpu_us']:+.0f} µs "
             f"beyond the floor at {single['what_if_latency_ratio']:.2f}× its latency"
         )
+    profile = results.get("profile")
+    if not g.failed(profile) and profile is not None:
+        sdk, floor = profile["sdk"]["components_us"], profile["floor"]["components_us"]
+        extra = sorted(((sdk.get(n, 0.0) - floor.get(n, 0.0), n) for n in sdk), reverse=True)[:4]
+        text += (
+            ". By the profile (section 1), what the SDK pays beyond the floor is spread thin: "
+            + "; ".join(f"{name} {difference:+.0f} µs" for difference, name in extra)
+            + ", with no single part worth more than a fraction of the gap"
+        )
     return [text + "."]
 
 
@@ -184,6 +193,14 @@ def _load(results: dict[str, Any]) -> list[str]:
         )
         if what_if is not None:
             text += f"; the what-if SDK's longest callback {g.ms(what_if['longest_callback_ms'])} ms"
+        if "gc_longest_ms" in sdk and "longest_callback_without_gc_ms" in sdk:
+            text += (
+                f". The longest full garbage collection took {g.ms(sdk['gc_longest_ms'])} ms in the SDK's rounds "
+                f"and {g.ms(best['gc_longest_ms'])} ms in the floor's (the start-up heap frozen for both; what a "
+                "collection walks is what is in flight); the longest callback with no collection inside took "
+                f"{g.ms(sdk['longest_callback_without_gc_ms'])} ms against "
+                f"{g.ms(best['longest_callback_without_gc_ms'])} ms"
+            )
         out.append(text + ".")
     return out
 

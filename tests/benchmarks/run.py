@@ -46,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, str, bool]] = {
     "load": ("tests.benchmarks.bench_context", "bench_load", False),
     "memory": ("tests.benchmarks.bench_memory", "bench", True),
     "import": ("tests.benchmarks.bench_import", "bench", True),
+    "profile": ("tests.benchmarks.bench_profile", "bench", True),
     "redaction": ("tests.benchmarks.bench_redaction", "bench", True),
     "invoke": ("tests.benchmarks.bench_invoke", "bench", True),
 }

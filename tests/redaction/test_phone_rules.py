@@ -87,7 +87,8 @@ def _agree(country_code: int, national: str, region: str | None) -> None:
 def test_every_region_agrees_with_libphonenumber_near_its_examples(region: str) -> None:
     rng = random.Random(region)
     metadata = PhoneMetadata.metadata_for_region(region)
-    assert metadata is not None and metadata.country_code is not None
+    assert metadata is not None
+    assert metadata.country_code is not None
     examples = _examples(region)
     checked = 0
     for example in examples:

@@ -326,7 +326,7 @@ def test_no_dot_segment_in_any_encoding_matches_a_placeholder(value: str) -> Non
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="abcXYZ019._~-%/\\ 　．2eEfF", min_size=1, max_size=12))
+@given(st.text(alphabet="abcXYZ019._~-%/\\ \u3000\uff0e2eEfF", min_size=1, max_size=12))
 def test_the_plain_segment_shortcut_agrees_with_the_full_check(value: str) -> None:
     """The unreserved-ASCII shortcut must decide exactly as decoding and folding every form does."""
     from sdk._endpoints import _decoded_forms, _unsafe
@@ -336,3 +336,10 @@ def test_the_plain_segment_shortcut_agrees_with_the_full_check(value: str) -> No
     except UnicodeDecodeError:
         expected = False
     assert segment_is_safe(value) is expected
+
+
+def test_every_override_parameter_name_holds_the_word_the_guard_looks_for() -> None:
+    """The guard splits a query into names only when it holds "method" or a percent-escape."""
+    from sdk._endpoints import METHOD_OVERRIDE_PARAMS
+
+    assert all("method" in name for name in METHOD_OVERRIDE_PARAMS)

@@ -119,3 +119,22 @@ def test_a_long_plain_query_takes_the_fast_path_and_keeps_every_value() -> None:
     made = ApiRoot("https://api.example.test").url("/crm/v3/objects/contacts/1", query)
     assert httpx.URL(str(made)).params.get_list("properties") == [f"prop_{n}" for n in range(40)]
     assert made.params["q"] == "a b&c=d"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("a=b", "c")],
+        [("a", "b&c=d")],
+        [("a", "1"), ("b", "2"), ("a", "3")],
+        [("a", "1"), ("a", "2"), ("b", "")],
+        [("a", 1), ("b", True), ("c", None)],
+        [("", "")],
+        (("x", "y"), ("x", "z")),
+        [("a b", "c+d")],
+    ],
+)
+def test_pairs_that_need_escaping_or_regrouping_are_encoded_as_httpx_does(
+    params: list[tuple[str, object]],
+) -> None:
+    assert encode_query(params) == str(httpx.QueryParams(params))  # type: ignore[arg-type]
