@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import re
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sdk._call._ports import CallRuntime, CallScope
@@ -36,6 +38,7 @@ from sdk._call._tool_formats import ToolFormat, check_format, shape
 from sdk._call._tool_schema import argument_schema
 from sdk._connector import Category
 from sdk._errors import ConfigurationError
+from sdk._models import BillingCustomer, SharedModel
 from sdk._operations import OperationSpec
 
 __all__ = [
@@ -53,10 +56,20 @@ _MAX_NAME = 64
 _OPERATION_PATTERN = re.compile(r"[A-Za-z0-9_]+")
 _MAX_DESCRIPTION = 1024
 
+_FIELD_RESULTS: Mapping[tuple[Category, str], tuple[type[SharedModel], str]] = MappingProxyType(
+    {(Category.BILLING, "get_balance"): (BillingCustomer, "balance")}
+)
+"""Standard operations that return one field of a record on its own: the field's policy rule applies."""
+
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """One (integration, operation) pair under its tool name, granted or not."""
+    """One (integration, operation) pair under its tool name, granted or not.
+
+    What every call of the tool reads (its span's name and attributes, its
+    arguments' names, how its result renders) is worked out here, once per
+    catalogue, rather than on each call the model makes.
+    """
 
     name: str
     integration: str
@@ -64,6 +77,38 @@ class Tool:
     system: str
     category: Category
     granted: bool
+    span_name: str = field(init=False, repr=False, compare=False)
+    """The tool span's name, after the OpenTelemetry GenAI conventions for executing a tool."""
+    span_attributes: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+    """The tool span's attributes (read-only: every call's span starts from the same ones)."""
+    arguments: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The names of the operation's arguments."""
+    null_means_default: frozenset[str] = field(init=False, repr=False, compare=False)
+    """Optional arguments with a non-null default: null from a model's strict mode means "not given"."""
+    field_result: tuple[type[SharedModel], str] | None = field(init=False, repr=False, compare=False)
+    """For an operation returning one field of a record on its own: that record type and field."""
+
+    def __post_init__(self) -> None:
+        fields = self.spec.arguments_model.model_fields
+        derived = {
+            "span_name": f"execute_tool {self.name}",
+            "span_attributes": MappingProxyType(
+                {
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.type": "function",
+                    "gen_ai.tool.name": self.name,
+                    "nexora.integration": self.integration,
+                    "nexora.operation": self.spec.name,
+                }
+            ),
+            "arguments": frozenset(fields),
+            "null_means_default": frozenset(
+                name for name, info in fields.items() if not info.is_required() and info.default is not None
+            ),
+            "field_result": _FIELD_RESULTS.get((self.category, self.spec.name)),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # how a frozen dataclass sets fields it derives
 
     @property
     def title(self) -> str:

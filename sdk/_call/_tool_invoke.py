@@ -17,7 +17,8 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from pydantic import JsonValue
 
@@ -26,7 +27,6 @@ from sdk._call._ports import CallScope
 from sdk._call._render import LLMRenderer
 from sdk._call._tool_catalogue import Tool, ToolFormat, catalogue
 from sdk._call._tool_formats import check_format
-from sdk._connector import Category
 from sdk._dispatch import UNKNOWN_OPERATION, audit_unknown_operation
 from sdk._errors import (
     AccessDeniedError,
@@ -46,8 +46,6 @@ from sdk._errors import (
     VendorTimeoutError,
     error_kind,
 )
-from sdk._models import BillingCustomer, SharedModel
-from sdk._operations import OperationSpec
 from sdk._telemetry import start_step_span
 
 __all__ = ["DONE", "ToolResult", "invoke_tool"]
@@ -145,16 +143,14 @@ def _render(exc: BaseException, tool: str | None) -> tuple[str, str]:
     return "failed", "The tool could not be used. Continue without this information."
 
 
-def _parse_arguments(
-    tool: str, spec: OperationSpec, arguments: Mapping[str, Any] | str | None
-) -> dict[str, Any]:
+def _parse_arguments(tool: Tool, arguments: Mapping[str, Any] | str | None) -> dict[str, Any]:
     """Turn what the model sent into keyword arguments; dispatch validates their types and values."""
     problem: str | None = None
     parsed: Any = arguments
-    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
-        parsed = {}
-    elif isinstance(arguments, str):
-        if len(arguments) > _MAX_ARGUMENTS_CHARS:
+    if isinstance(arguments, str):
+        if not arguments.strip():
+            parsed = {}
+        elif len(arguments) > _MAX_ARGUMENTS_CHARS:
             problem = f"the arguments are longer than {_MAX_ARGUMENTS_CHARS} characters"
         else:
             try:
@@ -163,27 +159,34 @@ def _parse_arguments(
                 problem = (
                     f"the arguments are not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
                 )
+    elif arguments is None:
+        parsed = {}
     if problem is None and not isinstance(parsed, Mapping):
         problem = f"the arguments must be a JSON object of named arguments, not a {type(parsed).__name__}"
     if problem is not None:
         # Raised outside the except block: a JSONDecodeError carries the whole text it failed on.
-        raise InvalidArgumentsError(f"invalid arguments for {tool}: {problem}.")
+        raise InvalidArgumentsError(f"invalid arguments for {tool.name}: {problem}.")
 
-    fields = spec.arguments_model.model_fields
+    known, null_means_default = tool.arguments, tool.null_means_default
     out: dict[str, Any] = {}
     unnamed = 0
     for key, value in parsed.items():
-        field = fields.get(key) if isinstance(key, str) else None
-        if field is None:
+        if not (isinstance(key, str) and key in known):
             if not (isinstance(key, str) and _ARGUMENT_NAME_PATTERN.fullmatch(key)):
                 unnamed += 1
                 key = f"(unexpected argument {unnamed})"
             out[key] = value
-        elif value is None and not field.is_required() and field.default is not None:
+        elif value is None and key in null_means_default:
             continue  # strict mode sends null for "not given": the operation's default applies
         else:
             out[key] = value
     return out
+
+
+_UNKNOWN_TOOL_ATTRIBUTES: Final[Mapping[str, Any]] = MappingProxyType(
+    {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.type": "function"}
+)
+"""The span attributes of a call to a name that is no tool here: the name itself is not one of them."""
 
 
 async def invoke_tool(
@@ -211,60 +214,40 @@ async def invoke_tool(
     """
     tool = catalogue(scope).get(name) if isinstance(name, str) else None
     # The span names the tool only when it is one of the catalogue's: a model's made-up name is input.
-    span = start_step_span(
-        f"execute_tool {tool.name}" if tool is not None else "execute_tool",
-        _tool_attributes(tool),
-    )
+    if tool is None:
+        span = start_step_span("execute_tool", dict(_UNKNOWN_TOOL_ATTRIBUTES))
+    else:
+        span = start_step_span(tool.span_name, dict(tool.span_attributes))
     try:
-        result = await _invoke(scope, tool, name, arguments, budget)
+        if tool is None:
+            _audit_unknown_tool(scope, name)
+            # The name is the model's (a caller can steer it): it is neither echoed nor audited.
+            raise UnknownOperationError("there is no such tool in this conversation")
+        denied = False
+        try:
+            kwargs = _parse_arguments(tool, arguments)
+            deadline = None if budget is None else time.monotonic() + budget
+            result = await scope.run(tool.integration, tool.spec.name, kwargs, deadline)
+        except InvalidArgumentsError:
+            if tool.granted:
+                raise
+            denied = True
+        if denied:
+            # Raised outside the except block, so it keeps no trace of the argument error, which
+            # names the fields of an operation the model was never offered: say only it is denied.
+            raise ScopeDeniedError(
+                f"{tool.spec.name} needs {tool.spec.scope}, which tenant {scope.tenant!r} did not grant "
+                f"integration {tool.integration!r}",
+                scope=str(tool.spec.scope),
+            )
+        content = _content(tool, result, scope.runtime.policy(scope.tenant))
     except BaseException as exc:
         if span is not None:
             span.end(error_type=error_kind(exc))
         raise
     if span is not None:
         span.end()
-    return result
-
-
-def _tool_attributes(tool: Tool | None) -> dict[str, Any]:
-    """The tool span's attributes, after the OpenTelemetry GenAI conventions for executing a tool."""
-    attributes: dict[str, Any] = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.type": "function"}
-    if tool is not None:
-        attributes["gen_ai.tool.name"] = tool.name
-        attributes["nexora.integration"] = tool.integration
-        attributes["nexora.operation"] = tool.spec.name
-    return attributes
-
-
-async def _invoke(
-    scope: CallScope,
-    tool: Tool | None,
-    name: str,
-    arguments: Mapping[str, Any] | str | None,
-    budget: float | None,
-) -> ToolResult:
-    if tool is None:
-        _audit_unknown_tool(scope, name)
-        # The name is the model's (a caller can steer it): it is neither echoed nor audited.
-        raise UnknownOperationError("there is no such tool in this conversation")
-    denied: ScopeDeniedError | None = None
-    try:
-        kwargs = _parse_arguments(tool.name, tool.spec, arguments)
-        deadline = None if budget is None else time.monotonic() + budget
-        result = await scope.run(tool.integration, tool.spec.name, kwargs, deadline)
-    except InvalidArgumentsError:
-        if tool.granted:
-            raise
-        # Argument errors name the fields of an operation the model was never offered; for a
-        # write that was not granted, say only that it is denied.
-        denied = ScopeDeniedError(
-            f"{tool.spec.name} needs {tool.spec.scope}, which tenant {scope.tenant!r} did not grant "
-            f"integration {tool.integration!r}",
-            scope=str(tool.spec.scope),
-        )
-    if denied is not None:
-        raise denied
-    return ToolResult(ok=True, content=_content(tool, result, scope.runtime.policy(scope.tenant)))
+    return ToolResult(ok=True, content=content)
 
 
 def _audit_unknown_tool(scope: CallScope, name: object) -> None:
@@ -286,18 +269,13 @@ def _audit_unknown_tool(scope: CallScope, name: object) -> None:
     )
 
 
-_FIELD_RESULTS: dict[tuple[Category, str], tuple[type[SharedModel], str]] = {
-    (Category.BILLING, "get_balance"): (BillingCustomer, "balance"),
-}
-"""Standard operations that return one field of a record on its own: the field's policy rule applies."""
-
 DONE: dict[str, JsonValue] = {"status": "done"}
 """A write's answer when the policy withholds the record it returned."""
 
 
 def _content(tool: Tool, result: object, policy: LLMPolicy) -> JsonValue:
     renderer = LLMRenderer(policy)
-    as_field = _FIELD_RESULTS.get((tool.category, tool.spec.name))
+    as_field = tool.field_result
     if as_field is not None:
         return renderer.field_view(result, *as_field)
     content = renderer.view(result)
