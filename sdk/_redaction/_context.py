@@ -22,12 +22,14 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
+from functools import cache
 from types import MappingProxyType
 from typing import Final
 
 from sdk._redaction._types import IdentifierType
 
-__all__ = ["EMAIL_RE", "MARKER_RE", "ContextReader", "Sentence"]
+__all__ = ["EMAIL_RE", "MARKER_RE", "ContextReader"]
 
 EMAIL_RE: Final = re.compile(
     r"(?<![\w.+%-])[\w+%-][\w.+%'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}(?![\w-])"
@@ -128,17 +130,41 @@ class ContextReader:
     """Answers "does this candidate's sentence name its type?" for one text, caching per sentence.
 
     ``always`` are the types a strict policy takes without context words: every
-    sentence counts as naming them.
+    sentence counts as naming them. The first question finds sentence ends only
+    as far as its own sentence; if that sentence names nothing, the whole
+    text's words are looked at once, and if none of them names a type no
+    sentence is read again (most ticket text names nothing). Otherwise the
+    next question finds the rest of the ends in one pass.
     """
 
-    __slots__ = ("_always", "_cache", "_ends", "_text")
+    __slots__ = (
+        "_always",
+        "_cache",
+        "_ends",
+        "_first",
+        "_high",
+        "_last",
+        "_letters",
+        "_low",
+        "_more",
+        "_plain",
+        "_text",
+    )
 
     def __init__(self, text: str, always: frozenset[IdentifierType] = frozenset()) -> None:
         self._text = text
         self._always = always
-        self._ends: list[int] | None = None
-        # Per sentence: the types its words name, and those plus the strict ones.
+        self._ends: list[int] = []
+        self._more: Iterator[re.Match[str]] | None = None  # the ends not found yet
+        self._first = True
+        # An ASCII text's letters in small case, everything else a space (see ``_LETTERS_ONLY``).
+        self._letters: bytes | None = None
+        self._plain = False  # an ASCII text without "@" or "[": no sentence has anything to blank
+        # Per sentence: the types its words name, and those plus the strict ones; and the
+        # last sentence answered, [low, high), which the next question is most often about.
         self._cache: dict[int, tuple[frozenset[IdentifierType], frozenset[IdentifierType]]] = {}
+        self._low = self._high = -1
+        self._last: tuple[frozenset[IdentifierType], frozenset[IdentifierType]] = (_NOTHING, _NOTHING)
 
     @property
     def always(self) -> frozenset[IdentifierType]:
@@ -147,74 +173,115 @@ class ContextReader:
 
     def named_at(self, position: int) -> frozenset[IdentifierType]:
         """Return the types that the sentence holding ``position`` names, or that are strict."""
-        return self._sentence(position)[1]
+        return self.sentence_at(position)[1]
 
     def said_at(self, position: int) -> frozenset[IdentifierType]:
         """Return the types that the words of the sentence holding ``position`` name."""
-        return self._sentence(position)[0]
+        return self.sentence_at(position)[0]
 
-    def _sentence(self, position: int) -> tuple[frozenset[IdentifierType], frozenset[IdentifierType]]:
-        if self._ends is None:
-            self._ends = [match.end() for match in _SENTENCE_END.finditer(self._text)]
-        index = bisect_right(self._ends, position)
+    def sentence_at(self, position: int) -> tuple[frozenset[IdentifierType], frozenset[IdentifierType]]:
+        """Return :meth:`said_at` and :meth:`named_at` for ``position`` at once."""
+        if self._low <= position < self._high:
+            return self._last
+        if self._first:
+            return self._first_sentence(position)
+        ends = self._ends
+        if self._more is not None:
+            ends += [match.end() for match in self._more]
+            self._more = None
+        index = bisect_right(ends, position)
+        low = ends[index - 1] if index else 0
+        high = ends[index] if index < len(ends) else len(self._text)
         cached = self._cache.get(index)
-        if cached is not None:
-            return cached
-        left = self._ends[index - 1] if index else 0
-        right = self._ends[index] if index < len(self._ends) else len(self._text)
-        sentence = self._text[left:right]
-        if "@" in sentence:
-            sentence = EMAIL_RE.sub(" ", sentence)
-        if "[" in sentence:
-            sentence = MARKER_RE.sub(" ", sentence)
-        said = _named_by_words(sentence)
-        result = (said, said | self._always if self._always else said)
+        if cached is None:
+            letters, text = self._letters, self._text
+            if letters is not None and (
+                self._plain or (text.find("@", low, high) < 0 and text.find("[", low, high) < 0)
+            ):  # the common case, inline: an ASCII sentence with nothing to blank
+                said = _named_by_byte_words(letters[low:high].split())
+                cached = (said, said | self._always) if self._always else (said, said)
+            else:
+                cached = self._read(low, high)
+            self._cache[index] = cached
+        self._low, self._high, self._last = low, high, cached
+        return cached
+
+    def _first_sentence(self, position: int) -> tuple[frozenset[IdentifierType], frozenset[IdentifierType]]:
+        self._first = False
+        text = self._text
+        if text.isascii():
+            self._letters = text.encode("ascii").translate(_LETTERS_ONLY)
+            self._plain = "@" not in text and "[" not in text
+        ends = self._ends
+        self._more = more = _SENTENCE_END.finditer(text)
+        for match in more:
+            ends.append(match.end())
+            if ends[-1] > position:
+                break
+        else:
+            self._more = None  # the position is in the last sentence: every end is found
+        index = len(ends) - 1 if self._more is not None else len(ends)
+        low = ends[index - 1] if index else 0
+        high = ends[index] if index < len(ends) else len(text)
+        result = self._read(low, high)
+        if (
+            result[0] is _NOTHING
+            and self._letters is not None
+            and _named_by_byte_words(self._letters.split()) is _NOTHING
+        ):
+            # No sentence names anything: one look at all of the text's words costs less than
+            # reading its sentences one by one. Blanking email addresses and markers only
+            # removes words, and no sentence end cuts one, so no sentence names what the
+            # whole text does not hold.
+            self._low, self._high, self._last = 0, len(text) + 1, result
+            return result
         self._cache[index] = result
+        self._low, self._high, self._last = low, high, result
         return result
 
-
-class Sentence:
-    """The context of one chain's sentence, read from the :class:`ContextReader` on first use."""
-
-    __slots__ = ("_at", "_named", "_reader", "_said")
-
-    def __init__(self, reader: ContextReader, at: int) -> None:
-        self._reader, self._at = reader, at
-        self._said: frozenset[IdentifierType] | None = None
-        self._named: frozenset[IdentifierType] | None = None
-
-    @property
-    def said(self) -> frozenset[IdentifierType]:
-        """The types the sentence's words name."""
-        if self._said is None:
-            self._said = self._reader.said_at(self._at)
-        return self._said
-
-    @property
-    def named(self) -> frozenset[IdentifierType]:
-        """Those plus a strict policy's types."""
-        if self._named is None:
-            self._named = self._reader.named_at(self._at)
-        return self._named
+    def _read(self, left: int, right: int) -> tuple[frozenset[IdentifierType], frozenset[IdentifierType]]:
+        """The (said, named) types of the sentence ``text[left:right]``."""
+        letters = self._letters
+        text = self._text
+        if letters is not None and (
+            self._plain or (text.find("@", left, right) < 0 and text.find("[", left, right) < 0)
+        ):
+            said = _named_by_byte_words(letters[left:right].split())
+        else:
+            sentence = text[left:right]
+            if "@" in sentence:
+                sentence = EMAIL_RE.sub(" ", sentence)
+            if "[" in sentence:
+                sentence = MARKER_RE.sub(" ", sentence)
+            said = _named_by_words(sentence)
+        return said, said | self._always if self._always else said
 
 
 def _named_by_words(sentence: str) -> frozenset[IdentifierType]:
     """The types the words of ``sentence`` (markers and email addresses blanked) name."""
     if sentence.isascii():
-        words = sentence.encode("ascii").translate(_LETTERS_ONLY).split()
-        if _BYTE_CONTEXT_WORDS.isdisjoint(words) and _BYTE_PAIR_FIRSTS.isdisjoint(words):
-            return _NOTHING
-        named = {_BYTE_WORD_KINDS[word] for word in _BYTE_CONTEXT_WORDS.intersection(words)}
-        if not _BYTE_PAIR_FIRSTS.isdisjoint(words):
-            named.update(
-                _BYTE_PAIR_KINDS[pair] for pair in itertools.pairwise(words) if pair in _BYTE_PAIR_KINDS
-            )
-        return frozenset(named)
+        return _named_by_byte_words(sentence.encode("ascii").translate(_LETTERS_ONLY).split())
     text_words = _WORD_RE.findall(sentence.lower())
     named = {_WORD_KINDS[word] for word in _CONTEXT_WORDS.intersection(text_words)}
     if not _PAIR_FIRSTS.isdisjoint(text_words):
         named.update(_PAIR_KINDS[pair] for pair in itertools.pairwise(text_words) if pair in _PAIR_KINDS)
     return frozenset(named)
+
+
+def _named_by_byte_words(words: list[bytes]) -> frozenset[IdentifierType]:
+    """The types ``words`` (an ASCII text's, through ``_LETTERS_ONLY``, split) name; ``_NOTHING`` if none."""
+    if _BYTE_PAIR_FIRSTS.isdisjoint(words):
+        if _BYTE_CONTEXT_WORDS.isdisjoint(words):
+            return _NOTHING
+        return _kinds_of(_BYTE_CONTEXT_WORDS.intersection(words))
+    named = set(_kinds_of(_BYTE_CONTEXT_WORDS.intersection(words)))
+    named.update(_BYTE_PAIR_KINDS[pair] for pair in itertools.pairwise(words) if pair in _BYTE_PAIR_KINDS)
+    return frozenset(named)
+
+
+@cache  # keyed by a set of context words: a few dozen sets in practice, never a text's other words
+def _kinds_of(words: frozenset[bytes]) -> frozenset[IdentifierType]:
+    return frozenset(_BYTE_WORD_KINDS[word] for word in words)
 
 
 _NOTHING: Final[frozenset[IdentifierType]] = frozenset()

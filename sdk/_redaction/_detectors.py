@@ -1,16 +1,18 @@
 """The scan: every validated candidate in a text, overlaps left for the engine to settle.
 
 One regex pass finds the digit chains; each chain is checked as digit
-identifiers (``_digits``) and, when a short word of letters sits right before
-it, as a lettered one (``_lettered``). Email addresses are found from each
-``@``. Nothing else reads the whole text and the validators run only on
-candidates, which keeps a number-dense 2 KB text near half a millisecond
-(``docs/benchmarks/redaction.md``).
+identifiers (``_digits``, planned once per chain shape by ``_runs``) and,
+when a short word of letters sits right before it, as a lettered one
+(``_lettered``). Email addresses are found from each ``@``. Apart from the
+sentence ends that context words need (found only as far as a question
+reaches, ``_context``), nothing else reads the whole text and the validators
+run only on candidates (``docs/benchmarks/redaction.md`` has the timings).
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from typing import Final
 
@@ -24,6 +26,7 @@ from sdk._redaction._types import IdentifierType
 __all__ = ["scan"]
 
 _ANY_DIGIT_RE: Final = re.compile(r"\d", re.ASCII)
+_ASCII_LETTERS: Final = frozenset(string.ascii_letters)
 _MIN_CHARS: Final = 7  # the shortest phone number has seven digits
 _EMAIL_LOCAL: Final = frozenset("._%+'-")
 _MAX_LOCAL: Final = 64
@@ -47,19 +50,20 @@ def scan(
     memo: dict[PhoneKey, PhoneMatch | None] = {}
     for chain in CHAIN_RE.finditer(text):
         at = chain.start()
-        if _lettered_before(text, at):
+        # Two or three letters ending at the chain (or one space or dash before it)? The
+        # ASCII letters that a lettered identifier starts with first, then as many letters
+        # of any script as would make a longer word.
+        end = at - 1 if at > 0 and text[at - 1] in " -" else at
+        if (
+            end >= 2
+            and text[end - 1] in _ASCII_LETTERS
+            and text[end - 2] in _ASCII_LETTERS
+            and (end < 4 or not (text[end - 3].isalpha() and text[end - 4].isalpha()))
+        ):
             lettered_candidates(text, at, context, found)
         if chain.end() - at >= _MIN_CHARS:
             digit_candidates(text, chain, context, regions, found, memo)
     return found
-
-
-def _lettered_before(text: str, at: int) -> bool:
-    """Whether two or three letters end at ``at`` (or one space or dash before it)."""
-    end = at - 1 if at > 0 and text[at - 1] in " -" else at
-    if end < 2 or not (text[end - 1].isalpha() and text[end - 2].isalpha()):
-        return False
-    return end < 4 or not (text[end - 3].isalpha() and text[end - 4].isalpha())
 
 
 def _emails(text: str) -> Iterator[Candidate]:

@@ -30,6 +30,10 @@ from sdk._redaction._types import (
 __all__ = ["find_identifiers", "mask", "redact", "redact_many"]
 
 _ORDER: Final = {kind: index for index, kind in enumerate(IdentifierType)}
+_MASKED: Final = {kind: f"[redacted {kind.label}]" for kind in IdentifierType}
+_ASCII_NOT_ALNUM: Final = str.maketrans(
+    dict.fromkeys(chr(code) for code in range(128) if not chr(code).isalnum())
+)
 _DEFAULT_POLICY: Final = RedactionPolicy()
 _MIN_LAST4_SOURCE: Final = 8
 # Between the texts of a batch: a line break ends a sentence unless a colon stands before
@@ -52,11 +56,15 @@ def find_identifiers(
     words, as if every sentence named them (:attr:`RedactionPolicy.strict`).
     Offsets are into ``text`` as given, whatever Unicode it is written in.
     """
-    return _find(fold(text), phone_regions, strict)
+    return [Finding(kept.kind, kept.start, kept.end) for kept in _find(fold(text), phone_regions, strict)]
 
 
-def _find(view: str, regions: tuple[str, ...], strict: frozenset[IdentifierType]) -> list[Finding]:
-    """The findings in ``view``, a text already folded to what the detectors read."""
+def _find(view: str, regions: tuple[str, ...], strict: frozenset[IdentifierType]) -> list[Candidate]:
+    """The findings in ``view``, a text already folded to what the detectors read, in order.
+
+    As candidates: :func:`redact` needs only their kinds and spans, and a
+    :class:`Finding` apiece would cost as much again as settling them.
+    """
     candidates = scan(view, regions, strict)
     if not candidates:
         return []
@@ -66,16 +74,20 @@ def _find(view: str, regions: tuple[str, ...], strict: frozenset[IdentifierType]
     # again with the runs admitted so far, since one may claim another's neighbour
     # ("098-743-545-772 104 318 021 123 4567"); each round admits at least one more.
     admitted: set[Candidate] = set()
+    waiting = [candidate for candidate in candidates if candidate.neighbours]
     while True:
         claims = _Claims()
+        claim = claims.claim
         for candidate in candidates:
             if not candidate.neighbours or candidate in admitted:
-                claims.claim(candidate)
-        newly = {c for c in candidates if c.neighbours and c not in admitted and claims.neighbours_claimed(c)}
+                claim(candidate)
+        if not waiting:
+            break
+        newly = {c for c in waiting if c not in admitted and claims.neighbours_claimed(c)}
         if not newly:
             break
         admitted |= newly
-    return [Finding(kept.kind, kept.start, kept.end) for kept in claims.taken if not kept.void]
+    return [kept for kept in claims.taken if not kept.void]
 
 
 class _Claims:
@@ -99,10 +111,16 @@ class _Claims:
         return found
 
     def claim(self, candidate: Candidate) -> None:
-        if not self.overlapping(candidate.start, candidate.end):
-            index = bisect_left(self._starts, candidate.start)
-            self._starts.insert(index, candidate.start)
-            self.taken.insert(index, candidate)
+        start = candidate.start
+        starts, taken = self._starts, self.taken
+        # Taken spans do not overlap, so their ends are in order too: the one starting
+        # last before ``candidate`` ends is the only one that can reach into it.
+        index = bisect_left(starts, candidate.end)
+        if index and taken[index - 1].end > start:
+            return
+        index = bisect_left(starts, start, 0, index)
+        starts.insert(index, start)
+        taken.insert(index, candidate)
 
     def neighbours_claimed(self, candidate: Candidate) -> bool:
         """Each neighbour group lies in a finding that leaves ``candidate`` itself alone."""
@@ -147,19 +165,23 @@ def observe_redactions(observer: RedactionObserver) -> None:
         _observers.append(observer)
 
 
-def _replace(text: str, view: str, findings: list[Finding], policy: RedactionPolicy) -> str:
+def _replace(text: str, view: str, findings: list[Candidate], policy: RedactionPolicy) -> str:
     """``text`` with each of ``findings`` (offsets into it and into ``view``, its folded self) replaced."""
     pieces: list[str] = []
     cursor = 0
+    actions = policy.identifiers
     for finding in findings:
-        action = policy.action_for(finding.kind)
+        kind = finding.kind
+        action = actions.get(kind) or DEFAULT_ACTIONS[kind]
         if action is RedactionAction.KEEP:
             continue
         for observer in _observers:
-            observer(finding.kind)
+            observer(kind)
         pieces.append(text[cursor : finding.start])
-        # The folded value, so that "last4" shows ASCII digits for full-width ones.
-        pieces.append(mask(view[finding.start : finding.end], finding.kind, action))
+        if action is RedactionAction.MASK:
+            pieces.append(_MASKED[kind])
+        else:  # The folded value, so that "last4" shows ASCII digits for full-width ones.
+            pieces.append(mask(view[finding.start : finding.end], kind, action))
         cursor = finding.end
     if cursor == 0:
         return text
@@ -186,10 +208,10 @@ def redact_many(texts: Iterable[str], policy: RedactionPolicy | None = None) -> 
     index = 0  # the first finding not yet given to a text
     for text, view in zip(unique, views, strict=True):
         end = at + len(view)
-        mine: list[Finding] = []
+        mine: list[Candidate] = []
         while index < len(findings) and findings[index].start < end:
             found = findings[index]
-            mine.append(Finding(found.kind, found.start - at, found.end - at))
+            mine.append(Candidate(found.kind, found.start - at, found.end - at, found.score))
             index += 1
         done[text] = _replace(text, view, mine, policy) if mine else text
         at = end + len(_BATCH_SEPARATOR)
@@ -208,7 +230,8 @@ def mask(value: str, kind: IdentifierType, action: RedactionAction | None = None
     if action is RedactionAction.KEEP:
         return value
     if action is RedactionAction.LAST4:
-        tail = [char for char in value if char.isalnum()]
+        # An ASCII value (nearly all) loses what is not a letter or digit in one translation.
+        tail = value.translate(_ASCII_NOT_ALNUM) if value.isascii() else "".join(filter(str.isalnum, value))
         if len(tail) >= _MIN_LAST4_SOURCE:
-            return f"[{kind.label} ending {''.join(tail[-4:])}]"
-    return f"[redacted {kind.label}]"
+            return f"[{kind.label} ending {tail[-4:]}]"
+    return _MASKED[kind]

@@ -9,6 +9,7 @@ shapes there.
 from __future__ import annotations
 
 import re
+import string
 from functools import cache
 from typing import Final
 
@@ -21,6 +22,7 @@ from sdk._redaction._types import IdentifierType
 __all__ = ["lettered_candidates"]
 
 _T = IdentifierType
+_ASCII_LETTERS: Final = frozenset(string.ascii_letters)
 
 _SHAPES_RE: Final = re.compile(
     r"(?:(?P<nino>[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d])"
@@ -36,7 +38,7 @@ def lettered_candidates(text: str, digits_at: int, context: ContextReader, found
     if letters_end > 0 and text[letters_end - 1] in " -":
         letters_end -= 1
     start = letters_end
-    while start > 0 and letters_end - start < 4 and _is_letter(text[start - 1]):
+    while start > 0 and letters_end - start < 4 and text[start - 1] in _ASCII_LETTERS:
         start -= 1
     if not 2 <= letters_end - start <= 3 or (start > 0 and is_word_char(text[start - 1])):
         return
@@ -45,10 +47,6 @@ def lettered_candidates(text: str, digits_at: int, context: ContextReader, found
         _shaped(match, context, found)
     if letters_end == digits_at and letters_end - start == 2:
         _iban(text, start, found)
-
-
-def _is_letter(char: str) -> bool:
-    return char.isascii() and char.isalpha()
 
 
 def _shaped(match: re.Match[str], context: ContextReader, found: list[Candidate]) -> None:

@@ -22,10 +22,8 @@ every policy; so the default regions are about trunk-0 national forms only.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException
@@ -44,8 +42,7 @@ these, so any other grouping can be ruled out without validating it
 (``tests/redaction/test_fast_paths.py`` holds this to the metadata)."""
 
 
-@dataclass(frozen=True, slots=True)
-class PhoneMatch:
+class PhoneMatch(NamedTuple):
     """A valid number, and how closely it was written in its country's own digit grouping.
 
     ``exact``: the groups are the ones libphonenumber formats (``021 123 4567``).
@@ -72,7 +69,7 @@ def match_phone(
     ``plus``: a "+" precedes the digits; a leading 00 is read as the same prefix.
     """
     if plus or (digits.startswith("00") and len(digits) > 9):
-        if _international(digits if plus else digits[2:]) is None:
+        if not _international(digits if plus else digits[2:]):
             return None
         return PhoneMatch(international=True, exact=True, conventional=True, north_american=False)
     if digits[0] == "0":
@@ -95,9 +92,7 @@ def match_phone(
                 international=False, exact=False, conventional=True, north_american=region in _NANP
             )
         # The groups of format_number(parsed, NATIONAL), without its per-call metadata lookups.
-        expected = national_grouping(
-            parsed.country_code or 0, phonenumbers.national_significant_number(parsed)
-        )
+        expected = national_grouping(*parsed)
         match = PhoneMatch(
             international=False,
             exact=expected == groups,
@@ -123,7 +118,7 @@ def boundaries(groups: tuple[int, ...]) -> set[int]:
 class _Region:
     """What is needed to rule out most digit strings for a region without parsing them."""
 
-    __slots__ = ("country_code", "general", "lengths", "trunk")
+    __slots__ = ("country_code", "lengths", "trunk")
 
     def __init__(self, region: str) -> None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
@@ -132,7 +127,6 @@ class _Region:
         self.country_code = metadata.country_code
         self.trunk = metadata.national_prefix or ""
         self.lengths = frozenset(metadata.general_desc.possible_length or ())
-        self.general = re.compile(metadata.general_desc.national_number_pattern or "")
 
 
 @lru_cache(maxsize=64)
@@ -140,13 +134,14 @@ def _region(region: str) -> _Region:
     return _Region(region)
 
 
-def _national(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
-    """Validate a number written in ``region``'s national form.
+def _national(digits: str, region: str) -> tuple[int, str] | None:
+    """Validate a number written in ``region``'s national form: its calling code and national number.
 
     ``phonenumbers.parse`` costs 20-140 us; stripping the trunk prefix and
     checking the region's possible lengths and general pattern first rules
     out most candidates in about a microsecond, and a number that passes is
-    built directly and validated against the region's number types.
+    validated against the region's number types without building a
+    ``PhoneNumber`` (only its calling code and national number are needed).
     """
     info = _region(region)
     trunk = info.trunk
@@ -157,17 +152,19 @@ def _national(digits: str, region: str) -> phonenumbers.PhoneNumber | None:
             return None  # national numbers there are written with the trunk prefix
         significant = digits[1:]
     else:
-        return _parse(digits, region)  # no single-digit trunk prefix (Italy, Spain...): let it parse
+        # No single-digit trunk prefix (Italy, Spain...): let it parse.
+        parsed = _parse(digits, region)
+        if parsed is None:
+            return None
+        return parsed.country_code or 0, phonenumbers.national_significant_number(parsed)
     if significant.startswith("0") or len(significant) not in info.lengths:
         return None
-    if info.general.fullmatch(significant) is None:
+    if not valid_for_region(significant, region):  # the general pattern first, then the types
         return None
-    if not valid_for_region(significant, region):
-        return None
-    return phonenumbers.PhoneNumber(country_code=info.country_code, national_number=int(significant))
+    return info.country_code or 0, significant  # no leading 0: as national_significant_number writes it
 
 
-def _international(digits: str) -> phonenumbers.PhoneNumber | None:
+def _international(digits: str) -> bool:
     """Validate the digits after a ``+``: a country code (prefix-free, 1-3 digits), then the number."""
     for size in (1, 2, 3):
         country_code = int(digits[:size])
@@ -175,11 +172,9 @@ def _international(digits: str) -> phonenumbers.PhoneNumber | None:
             significant = digits[size:]
             if not significant or significant.startswith("0"):
                 # Italian numbers keep their 0, and "+64 (0)21 ..." carries a stray trunk 0.
-                return _parse("+" + digits, None)
-            if not valid_international(country_code, significant):
-                return None
-            return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(significant))
-    return None
+                return _parse("+" + digits, None) is not None
+            return valid_international(country_code, significant)
+    return False
 
 
 def _parse(number: str, region: str | None) -> phonenumbers.PhoneNumber | None:

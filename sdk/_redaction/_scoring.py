@@ -34,9 +34,8 @@ also dialable US numbers and masking a phone number is the safer mistake.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from sdk._redaction._types import IdentifierType
 
@@ -68,9 +67,12 @@ SCORE_STRICT: Final = 48
 SCORE_OTHER_PHONE: Final = 45
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A validated identifier with how sure the engine is of its type."""
+class Candidate(NamedTuple):
+    """A validated identifier with how sure the engine is of its type.
+
+    A named tuple rather than a frozen dataclass: a number-dense text makes
+    dozens, and a frozen dataclass sets each field through ``object.__setattr__``.
+    """
 
     kind: IdentifierType
     start: int
@@ -80,7 +82,7 @@ class Candidate:
     """Digit groups joined to this run the way its own groups are joined.
 
     The run counts only if each of them is claimed by another finding (see
-    ``_digits._Run.neighbours``); otherwise it is a slice of some longer number.
+    ``_runs._neighbours``); otherwise it is a slice of some longer number.
     """
     void: bool = False
     """The span has an identifier's exact shape but fails its check (an IBAN with
