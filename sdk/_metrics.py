@@ -3,7 +3,7 @@
 Metrics are optional, like spans: install the ``otel`` extra and set a meter
 provider in the application (``opentelemetry-sdk`` with an exporter, see
 ``docs/observability.md``). Without ``opentelemetry-api`` every hook below is
-one ``None`` check; with the API but no provider, the instruments are
+a ``None`` check and a call that returns None; with the API but no provider, the instruments are
 OpenTelemetry's proxies and each measurement is dropped after one check.
 
 **What is measured** (names as exported; every attribute is a closed-vocabulary
@@ -36,16 +36,24 @@ mistake can neither leak nor explode the series count.
 
 **Residency (S8).** Per-tenant points carry ``nexora.region``; route on it in
 the collector, as for spans.
+
+**Loaded on first use.** ``opentelemetry.metrics`` and the instruments on the
+global meter provider are made by the first hook that needs them (usually the
+first conversation opened), not when this module is imported: ``from sdk import
+NexoraConnect`` does not pay for them. The global provider is still followed
+when the application sets it later, as OpenTelemetry's proxies do.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final, Protocol
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sdk._errors import ConfigurationError
 from sdk._redaction import IdentifierType
@@ -56,12 +64,24 @@ if TYPE_CHECKING:
 
     from sdk._audit import AuditRecord
 
-try:
-    from opentelemetry import metrics as _otel_metrics
-except ImportError:  # the `otel` extra is not installed: metrics are off
-    _otel_available = False
-else:
-    _otel_available = True
+_otel_metrics: Any = None
+"""``opentelemetry.metrics`` once :func:`_api` imported it."""
+_otel_missing = False
+"""True once importing it failed: the `otel` extra is not installed, and metrics are off."""
+
+
+def _api() -> Any:
+    """``opentelemetry.metrics``, imported on first use; None without ``opentelemetry-api``."""
+    global _otel_metrics, _otel_missing
+    if _otel_metrics is None and not _otel_missing:
+        try:
+            from opentelemetry import metrics
+        except ImportError:
+            _otel_missing = True
+        else:
+            _otel_metrics = metrics
+    return _otel_metrics
+
 
 __all__ = [
     "Metrics",
@@ -159,9 +179,10 @@ class Metrics:
     )
 
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
-        if not _otel_available:
+        api = _api()
+        if api is None:
             raise ConfigurationError("metrics need opentelemetry-api: pip install 'nexora-connect[otel]'")
-        meter = _otel_metrics.get_meter(INSTRUMENTATION_NAME, meter_provider=meter_provider)
+        meter = api.get_meter(INSTRUMENTATION_NAME, meter_provider=meter_provider)
         buckets = list(_SECONDS_BUCKETS)
         self.call_duration = meter.create_histogram(
             "nexora.call.duration",
@@ -228,12 +249,32 @@ def _observe_cached(options: CallbackOptions) -> Iterable[Observation]:
     return _by_tenant(counts)
 
 
-_default: Metrics | None = Metrics() if _otel_available else None
+class _Unmade(Enum):
+    """``_default`` before :func:`default_metrics` made it (None means metrics are off)."""
+
+    UNMADE = "unmade"
+
+
+_default: Metrics | _Unmade | None = _Unmade.UNMADE
+"""The instruments the hooks record on: made on first use, None without the API (tests swap them)."""
+_default_lock: Final = threading.Lock()
 
 
 def default_metrics() -> Metrics | None:
-    """The instruments on OpenTelemetry's global meter provider; None without ``opentelemetry-api``."""
-    return _default
+    """The instruments on OpenTelemetry's global meter provider; None without ``opentelemetry-api``.
+
+    Made (``opentelemetry.metrics`` imported) on the first call; every hook
+    below reads ``_default`` first, so after that a hook costs what it did.
+    """
+    global _default
+    made = _default
+    if made is _Unmade.UNMADE:
+        with _default_lock:
+            if _default is _Unmade.UNMADE:
+                _default = Metrics() if _api() is not None else None
+            made = _default
+    assert not isinstance(made, _Unmade)
+    return made
 
 
 # --- the hooks the rest of the SDK calls -----------------------------------------------------------
@@ -242,6 +283,8 @@ def default_metrics() -> Metrics | None:
 def record_call(record: AuditRecord) -> None:
     """Record one dispatched operation and its latency, from its audit record (never more than it says)."""
     metrics = _default
+    if metrics is _Unmade.UNMADE:
+        metrics = default_metrics()
     if metrics is None:
         return
     attributes = {
@@ -258,6 +301,8 @@ def record_call(record: AuditRecord) -> None:
 def record_vault_read(*, tenant: str, integration: str, seconds: float, outcome: str = "ok") -> None:
     """Record one credential read; ``outcome`` is ``ok`` or the error's class name."""
     metrics = _default
+    if metrics is _Unmade.UNMADE:
+        metrics = default_metrics()
     if metrics is not None:
         metrics.vault_read_duration.record(
             seconds,
@@ -275,6 +320,8 @@ def record_customer_context(
 ) -> None:
     """Record one fan-out and each of its sources as ``(integration, status, seconds)``."""
     metrics = _default
+    if metrics is _Unmade.UNMADE:
+        metrics = default_metrics()
     if metrics is None:
         return
     metrics.context_duration.record(
@@ -289,6 +336,8 @@ def record_customer_context(
 def record_redaction(identifier_type: str, count: int = 1) -> None:
     """Count ``count`` identifiers of one type redacted; an unknown type counts as ``_OTHER``."""
     metrics = _default
+    if metrics is _Unmade.UNMADE:
+        metrics = default_metrics()
     if metrics is not None:
         kind = identifier_type if identifier_type in _IDENTIFIER_TYPES else "_OTHER"
         metrics.redactions.add(count, {"nexora.identifier_type": kind})
@@ -297,6 +346,8 @@ def record_redaction(identifier_type: str, count: int = 1) -> None:
 def record_retry(integration: str, reason: str, *, tenant: str | None = None) -> None:
     """Count one request the HTTP layer sends again; ``reason``: a status (``429``) or error class name."""
     metrics = _default
+    if metrics is _Unmade.UNMADE:
+        metrics = default_metrics()
     if metrics is not None:
         attributes = {"nexora.integration": _word(integration), "nexora.retry.reason": _word(reason)}
         if tenant is not None:
@@ -307,6 +358,8 @@ def record_retry(integration: str, reason: str, *, tenant: str | None = None) ->
 def record_rate_limit_wait(integration: str, seconds: float, *, tenant: str | None = None) -> None:
     """Record a wait the HTTP layer made before sending, to stay within a vendor's rate limit."""
     metrics = _default
+    if metrics is _Unmade.UNMADE:
+        metrics = default_metrics()
     if metrics is not None:
         attributes = {"nexora.integration": _word(integration)}
         if tenant is not None:
@@ -316,12 +369,12 @@ def record_rate_limit_wait(integration: str, seconds: float, *, tenant: str | No
 
 def conversation_opened(conversation: _Conversation) -> None:
     """Count ``conversation`` as open until :func:`conversation_closed` (or until it is collected)."""
-    if _otel_available:
+    if default_metrics() is not None:
         _registry.add(conversation)
 
 
 def conversation_closed(conversation: _Conversation) -> None:
-    if _otel_available:
+    if _otel_metrics is not None:
         _registry.discard(conversation)
 
 
@@ -329,6 +382,7 @@ def _count_redaction(kind: IdentifierType) -> None:
     record_redaction(kind.value)
 
 
-if _otel_available:
-    # The redaction engine is foundation and cannot import this module; it calls back instead.
+if importlib.util.find_spec("opentelemetry") is not None:
+    # The redaction engine is foundation and cannot import this module; it calls back instead. Only
+    # looked up, not imported: the first redaction counted loads the instruments (default_metrics).
     observe_redactions(_count_redaction)

@@ -36,7 +36,9 @@ from sdk._errors import (
 )
 from sdk._http import HttpClientPool
 from sdk._ids import validate_conversation_id, validate_id
+from sdk._metrics import default_metrics
 from sdk._registry import ConnectorRegistry, default_registry
+from sdk._telemetry import default_tracer
 from sdk._urls import require_secure_url
 from sdk._validation import validation_problems
 from vault._store import CredentialStore
@@ -72,6 +74,10 @@ class NexoraConnect:
         self.registry = registry or default_registry()
         self.audit_sink: AuditSink = audit_sink or self._sink_from_config(config)
         self._pool = HttpClientPool(transport=transport)
+        # Importing the SDK loads no OpenTelemetry; the runtime does (when it is installed), at
+        # start-up, so that the first call does not pay for it.
+        default_metrics()
+        default_tracer()
         # A store built here from the configuration is owned (registered and closed) by this runtime;
         # one passed in (tests, the connector kit, a shared store) is the caller's.
         self._own_store: CredentialStore | None = None

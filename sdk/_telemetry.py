@@ -2,8 +2,8 @@
 
 Tracing is optional: install the ``otel`` extra (``opentelemetry-api``) and
 configure a tracer provider in the application (``opentelemetry-sdk`` with the
-exporter of your choice). Without the API installed, dispatch pays one ``None``
-check per call and nothing else; with the API but no SDK provider, each call
+exporter of your choice). Without the API installed, dispatch pays a ``None``
+check and a call that returns None per call; with the API but no SDK provider, each call
 starts a no-op span and drops it at once.
 
 **What a span says.** The span for an operation is named
@@ -52,10 +52,17 @@ already in the conversation's trace (an agent's turn span under its call
 span) nests under that span instead. The conversation id is the voice
 platform's opaque call id, not customer data; phone numbers, emails, tool
 arguments and results are never recorded (``docs/observability.md``).
+
+**Loaded on first use.** The OpenTelemetry API and the tracer on the global
+provider are imported and made by the first span wanted (the first
+conversation opened, usually), not when this module is imported.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import threading
+from enum import Enum
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Final
 
@@ -68,13 +75,26 @@ if TYPE_CHECKING:
     from opentelemetry.context.context import Context
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-try:
-    from opentelemetry import context as _otel_context
-    from opentelemetry import trace as _otel_trace
-except ImportError:  # the `otel` extra is not installed: tracing is off
-    _otel_available = False
-else:
-    _otel_available = True
+_otel_trace: Any = None
+"""``opentelemetry.trace`` once :func:`_api` imported it (and ``_otel_context``, its context API)."""
+_otel_context: Any = None
+_otel_missing = False
+"""True once importing the API failed: the `otel` extra is not installed, and tracing is off."""
+
+
+def _api() -> Any:
+    """``opentelemetry.trace``, imported on first use; None without ``opentelemetry-api``."""
+    global _otel_trace, _otel_context, _otel_missing
+    if _otel_trace is None and not _otel_missing:
+        try:
+            from opentelemetry import context, trace
+        except ImportError:
+            _otel_missing = True
+        else:
+            _otel_context = context
+            _otel_trace = trace
+    return _otel_trace
+
 
 __all__ = [
     "OTEL_AVAILABLE",
@@ -88,8 +108,8 @@ __all__ = [
     "start_step_span",
 ]
 
-OTEL_AVAILABLE: Final[bool] = _otel_available
-"""Whether ``opentelemetry-api`` could be imported."""
+OTEL_AVAILABLE: Final[bool] = importlib.util.find_spec("opentelemetry.trace") is not None
+"""Whether ``opentelemetry-api`` is installed (looked up, not imported: see :func:`_api`)."""
 
 INSTRUMENTATION_NAME: Final = "nexora-connect"
 
@@ -153,9 +173,10 @@ class OperationTracer:
     __slots__ = ("_tracer",)
 
     def __init__(self, tracer_provider: TracerProvider | None = None) -> None:
-        if not OTEL_AVAILABLE:
+        api = _api()
+        if api is None:
             raise ConfigurationError("tracing needs opentelemetry-api: pip install 'nexora-connect[otel]'")
-        self._tracer = _otel_trace.get_tracer(
+        self._tracer: Tracer = api.get_tracer(
             INSTRUMENTATION_NAME, _package_version(), tracer_provider=tracer_provider
         )
 
@@ -191,12 +212,32 @@ class OperationTracer:
         return OperationSpan(span, token)
 
 
-_default: OperationTracer | None = OperationTracer() if OTEL_AVAILABLE else None
+class _Unmade(Enum):
+    """``_default`` before :func:`default_tracer` made it (None means tracing is off)."""
+
+    UNMADE = "unmade"
+
+
+_default: OperationTracer | _Unmade | None = _Unmade.UNMADE
+"""The tracer spans start on: made on first use, None without the API (tests swap it)."""
+_default_lock: Final = threading.Lock()
 
 
 def default_tracer() -> OperationTracer | None:
-    """The tracer on OpenTelemetry's global provider, or None when ``opentelemetry-api`` is not installed."""
-    return _default
+    """The tracer on OpenTelemetry's global provider, or None when ``opentelemetry-api`` is not installed.
+
+    Made (the API imported) on the first call; the functions below read
+    ``_default`` first, so after that starting a span costs what it did.
+    """
+    global _default
+    made = _default
+    if made is _Unmade.UNMADE:
+        with _default_lock:
+            if _default is _Unmade.UNMADE:
+                _default = OperationTracer() if _api() is not None else None
+            made = _default
+    assert not isinstance(made, _Unmade)
+    return made
 
 
 def start_operation_span(
@@ -210,7 +251,9 @@ def start_operation_span(
     tracer: OperationTracer | None = None,
 ) -> OperationSpan | None:
     """Start an operation's span on ``tracer`` (default: the global provider's); None when tracing is off."""
-    tracer = tracer or _default
+    if tracer is None:
+        default = _default
+        tracer = default_tracer() if default is _Unmade.UNMADE else default
     if tracer is None:
         return None
     return tracer.start(
@@ -255,7 +298,8 @@ class ConversationTrace:
         """
         if _otel_trace.get_current_span().get_span_context().trace_id == self._trace_id:
             return None
-        return _otel_context.attach(_otel_trace.set_span_in_context(self._span))
+        token: Token[Context] = _otel_context.attach(_otel_trace.set_span_in_context(self._span))
+        return token
 
     @staticmethod
     def release(token: Token[Context] | None) -> None:
@@ -282,7 +326,9 @@ def start_conversation_trace(
     A span that is sampled out is still kept (and adopted), so that what runs
     under it is sampled out with it rather than starting traces of its own.
     """
-    tracer = tracer or _default
+    if tracer is None:
+        default = _default
+        tracer = default_tracer() if default is _Unmade.UNMADE else default
     if tracer is None:
         return None
     span = tracer.tracer.start_span(
@@ -326,7 +372,9 @@ def start_step_span(
     name: str, attributes: dict[str, Any], *, tracer: OperationTracer | None = None
 ) -> StepSpan | None:
     """Start a span of the call's own work under the current one and make it current; None if unrecorded."""
-    tracer = tracer or _default
+    if tracer is None:
+        default = _default
+        tracer = default_tracer() if default is _Unmade.UNMADE else default
     if tracer is None:
         return None
     span = tracer.tracer.start_span(

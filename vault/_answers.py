@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
-
-import requests
 
 from sdk._errors import VaultError, VaultUnavailableError
 from vault._settings import VaultSettings
@@ -19,8 +18,14 @@ def vault_name(settings: VaultSettings) -> str:
 
 
 def is_redirect(result: object) -> bool:
-    """Whether hvac handed back a 3xx answer (it does not follow them: see VaultClient.__init__)."""
-    return isinstance(result, requests.Response) and 300 <= result.status_code < 400
+    """Whether hvac handed back a 3xx answer (it does not follow them: see VaultClient.__init__).
+
+    Asked after every call made through the client's executor, hvac's or not;
+    without ``requests`` loaded (no hvac call was made yet) nothing can be a
+    ``requests.Response``, so this never imports it.
+    """
+    requests = sys.modules.get("requests")
+    return requests is not None and isinstance(result, requests.Response) and 300 <= result.status_code < 400
 
 
 def mapping_at(value: object, key: str | None = None) -> Mapping[str, object]:

@@ -12,6 +12,10 @@ what it got into the exception hvac would have raised and translates that.
 The token both paths send, and its logins, re-logins and renewals, are kept
 by the client's :class:`~vault._login.VaultLogin`; the on-loop read itself is
 :mod:`vault._kv_read`, and what every failure says is :mod:`vault._client_errors`.
+
+The hvac client is made on its first use, on the executor (:class:`~vault._hvac.LazyHvac`):
+hvac and requests cost ~70 ms to import, which building a client, a store or
+a runtime does not pay.
 """
 
 from __future__ import annotations
@@ -21,22 +25,22 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
-
-import hvac.utils
-import requests
-import requests.adapters
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sdk._errors import UsageError, VaultError, VaultPermissionError
 from vault._answers import mapping_at
 from vault._client_errors import ClientErrors, Where, cas_lost, is_cas_loss
 from vault._consistency import INDEX_HEADER, ReplicationState
-from vault._hvac import hvac_client, vault_executor
+from vault._hvac import LazyHvac, hvac_client, vault_executor
 from vault._kv_read import KvLoopRead
 from vault._kv_reader import KvReader
+from vault._kv_request import format_url
 from vault._login import VaultLogin
 from vault._secret_versions import SecretVersionInfo, versions_from
 from vault._settings import VaultSettings
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["SecretVersionInfo", "VaultClient"]
 
@@ -86,14 +90,13 @@ class VaultClient:
         self._executor = executor if executor is not None else vault_executor()
         self._owns_reader = async_reads and reader is None
         self._reader = (reader or KvReader(settings.address)) if async_reads else None
-        self._hvac: Any = hvac_client(settings)
         # Every hvac answer (writes, logins, metadata) and every on-loop read moves the newest
         # replication index this client has seen forward; consistent reads send it back.
         self._replication = ReplicationState()
-        self._hvac.adapter.session.hooks["response"].append(self._note_index)
+        self._lazy_hvac = LazyHvac(self._make_hvac)
         self._login = VaultLogin(
             settings,
-            self._hvac,
+            self._lazy_hvac,
             token=token,
             executor=self._executor,
             renew_tokens=renew_tokens,
@@ -107,6 +110,11 @@ class VaultClient:
             f"VaultClient(address={self._settings.address!r}, namespace={self._settings.namespace!r}, "
             f"auth={self._settings.auth.method!r})"
         )
+
+    @property
+    def _hvac(self) -> Any:
+        """The hvac client, made (hvac imported) on its first use; holds the current token."""
+        return self._lazy_hvac.get()
 
     @property
     def settings(self) -> VaultSettings:
@@ -265,9 +273,17 @@ class VaultClient:
             await asyncio.to_thread(self._executor.shutdown, wait=True)
         if self._owns_reader and self._reader is not None:
             await self._reader.aclose()
-        self._hvac.adapter.close()
+        made = self._lazy_hvac.made
+        if made is not None:
+            made.adapter.close()
 
     # --- machinery -------------------------------------------------------------------
+
+    def _make_hvac(self) -> Any:
+        """This client's hvac client (see :func:`hvac_client`), reporting replication indexes."""
+        client = hvac_client(self._settings)
+        client.adapter.session.hooks["response"].append(self._note_index)
+        return client
 
     def _note_index(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         """A ``requests`` response hook: keep the replication index of every hvac answer."""
@@ -279,9 +295,7 @@ class VaultClient:
         The same request and the same errors: a 404, deleted version included,
         raises ``InvalidPath`` as ``raise_on_deleted_version=True`` does.
         """
-        api_path = hvac.utils.format_url(
-            "/v1/{mount_point}/data/{path}", mount_point=self._settings.mount, path=path
-        )
+        api_path = format_url("/v1/{mount_point}/data/{path}", mount_point=self._settings.mount, path=path)
         params = {"version": version} if version is not None else {}
         return self._hvac.adapter.get(url=api_path, params=params, headers=dict(headers))
 
@@ -290,9 +304,7 @@ class VaultClient:
     ) -> object:
         """hvac's ``create_or_update_secret`` with extra headers (it takes none): the same request."""
         options: dict[str, object] = {} if cas is None else {"cas": cas}
-        api_path = hvac.utils.format_url(
-            "/v1/{mount_point}/data/{path}", mount_point=self._settings.mount, path=path
-        )
+        api_path = format_url("/v1/{mount_point}/data/{path}", mount_point=self._settings.mount, path=path)
         return self._hvac.adapter.post(
             url=api_path, json={"options": options, "data": payload}, headers=dict(headers)
         )

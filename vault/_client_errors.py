@@ -5,22 +5,88 @@ paths (on the event loop and through hvac) and its writes word one failure the
 same way. None of them chains the foreign exception, which may quote a URL, a
 path or a body: each SDK error is raised after the ``except`` block that caught
 the foreign one (see :mod:`vault._errors`).
+
+:mod:`vault._errors` imports hvac and requests (~70 ms), so it is imported
+here only when a failure is translated: an ``except`` clause's expression is
+evaluated only when something was raised, so ``except foreign_errors():``
+costs a call that succeeded nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-import requests
-
-from sdk._errors import CredentialError, VaultConflictError, VaultError, VaultPermissionError
+from sdk._errors import (
+    CredentialError,
+    VaultConflictError,
+    VaultError,
+    VaultPermissionError,
+    VaultUnavailableError,
+)
 from vault._answers import is_redirect, redirect_error, vault_name
-from vault._errors import FOREIGN_ERRORS, translate_vault_error
 from vault._settings import VaultSettings
 
-__all__ = ["ClientErrors", "Where", "cas_lost", "is_cas_loss"]
+__all__ = [
+    "ClientErrors",
+    "Where",
+    "cas_lost",
+    "foreign_errors",
+    "is_cas_loss",
+    "not_renewable_errors",
+    "token_errors",
+    "translate_foreign",
+    "upkeep_retryable",
+]
+
+
+def foreign_errors() -> tuple[type[BaseException], ...]:
+    """hvac's and requests' exception types (:data:`vault._errors.FOREIGN_ERRORS`), loaded on first use."""
+    from vault._errors import FOREIGN_ERRORS
+
+    return FOREIGN_ERRORS
+
+
+@functools.cache
+def token_errors() -> tuple[type[BaseException], ...]:
+    """What hvac raises for a 401 or a 403: a bad token, or (OpenBao's 403) a policy denial."""
+    import hvac.exceptions
+
+    return (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized)
+
+
+@functools.cache
+def not_renewable_errors() -> tuple[type[BaseException], ...]:
+    """What renew-self answers for a token that is revoked, expired or not renewable."""
+    import hvac.exceptions
+
+    return (*token_errors(), hvac.exceptions.InvalidRequest)
+
+
+@functools.cache
+def upkeep_retryable() -> tuple[type[BaseException], ...]:
+    """What makes token upkeep try again shortly: Vault down, sealed, slow, or failing."""
+    return (VaultUnavailableError, *foreign_errors())
+
+
+def translate_foreign(
+    exc: BaseException,
+    *,
+    path: str,
+    tenant: str | None,
+    integration: str | None,
+    address: str | None = None,
+    mount: str | None = None,
+) -> VaultError | CredentialError:
+    """:func:`vault._errors.translate_vault_error`, loaded when there is something to translate."""
+    from vault._errors import translate_vault_error
+
+    return translate_vault_error(
+        exc, path=path, tenant=tenant, integration=integration, address=address, mount=mount
+    )
+
 
 _T = TypeVar("_T")
 
@@ -56,24 +122,28 @@ class ClientErrors:
         """
         try:
             result = call()
-        except FOREIGN_ERRORS as exc:
+        except foreign_errors() as exc:
             error = self.translate(where, exc)
         except OSError:
             # requests raises a bare OSError, naming the path, for a CA bundle or client
             # certificate file that does not exist: a TLS setting to fix, reported as such.
+            import requests.exceptions
+
             error = self.translate(
                 where, requests.exceptions.SSLError("a TLS file named by the settings could not be loaded")
             )
         else:
             if not is_redirect(result):
                 return result
+            import requests  # loaded already: only an hvac call hands back a response
+
             assert isinstance(result, requests.Response)
             error = redirect_error(self.vault_name, where.what, result.status_code)
         raise error
 
     def translate(self, where: Where, exc: BaseException) -> VaultError | CredentialError:
         """The SDK error for what an hvac call (or the on-loop read, as hvac would have) raised."""
-        error = translate_vault_error(
+        error = translate_foreign(
             exc,
             path=where.path,
             tenant=where.tenant,

@@ -4,21 +4,25 @@ hvac sends with requests, which blocks, so its calls run on a thread pool of
 their own; and both hvac and requests take settings from the environment
 unless told not to, which here would silently apply one process-wide setting
 to every tenant's Vault.
+
+hvac and requests are imported by :func:`hvac_client` only, never with this
+module: together they cost ~70 ms to import, and a read-only deployment reads
+its secrets through aiohttp (:mod:`vault._kv_read`), so it needs them only for
+what hvac alone does (logins, token lookups and renewals, writes, metadata).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import hvac
-import requests
-import requests.adapters
+from pydantic import SecretStr
 
 from vault._settings import VaultSettings
 
-__all__ = ["DEFAULT_THREADS", "hvac_client", "vault_executor"]
+__all__ = ["DEFAULT_THREADS", "LazyHvac", "hvac_client", "vault_executor"]
 
 _MAX_CONNECTIONS = 32
 DEFAULT_THREADS = 8
@@ -44,6 +48,10 @@ def vault_executor(max_workers: int = DEFAULT_THREADS) -> ThreadPoolExecutor:
 
 def hvac_client(settings: VaultSettings) -> Any:
     """An hvac client for ``settings`` with no token yet, nothing from the environment, no redirects."""
+    import hvac
+    import requests
+    import requests.adapters
+
     session = requests.Session()
     # Proxies, netrc and CA bundles from the environment are process-wide
     # settings that would silently apply to every tenant's Vault; the
@@ -71,3 +79,42 @@ def hvac_client(settings: VaultSettings) -> Any:
         session=session,
         allow_redirects=False,
     )
+
+
+class LazyHvac:
+    """One Vault client's hvac client, made by ``make`` on first use, and the token it sends.
+
+    Made under a lock, so that threads racing to make it share one client, and
+    a token set before it exists is the one it holds once made.
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._token: SecretStr | None = None
+
+    @property
+    def made(self) -> Any | None:
+        """The client if it was made, else None (asking never makes it)."""
+        return self._client
+
+    def get(self) -> Any:
+        """The client, made now (hvac imported) if it was not yet."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                client = self._client
+                if client is None:
+                    client = self._make()
+                    if self._token is not None:
+                        client.token = self._token.get_secret_value()
+                    self._client = client
+        return client
+
+    def set_token(self, token: SecretStr | None) -> None:
+        """Send ``token`` from now on (None: forget it), through a client made now or later."""
+        with self._lock:
+            self._token = token
+            if self._client is not None:
+                self._client.token = None if token is None else token.get_secret_value()

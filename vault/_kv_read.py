@@ -5,6 +5,11 @@ it does not have to (:mod:`vault._kv_reader` says why). It keeps the login
 logic of :meth:`VaultLogin.call_with_login <vault._login.VaultLogin.call_with_login>`,
 and turns what it got into the error hvac's answer would have been translated
 to, so both of :class:`~vault.VaultClient`'s read paths fail alike.
+
+The self-lookup of a token taken up for a read (how long it lives) goes
+through aiohttp too, so a client that only reads with a token never makes an
+hvac call, and never imports hvac and requests (~70 ms, once per process):
+hvac is for logins by AppRole or JWT, renewals, writes and metadata.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from typing import TYPE_CHECKING
 from vault._answers import redirect_error
 from vault._client_errors import ClientErrors, Where
 from vault._consistency import ReplicationState
-from vault._kv_reader import KvAnswer, KvReader, hvac_error, load_ssl_context
+from vault._kv_reader import KvAnswer, KvReader, TlsKey, hvac_error, load_ssl_context, transport_failure
 from vault._kv_request import KvReadRequest
 from vault._login import VaultLogin
 from vault._settings import VaultSettings
 
 if TYPE_CHECKING:
+    import ssl
+
     import yarl
 
 __all__ = ["KvLoopRead"]
@@ -62,15 +69,17 @@ class KvLoopRead:
         """
         loop = asyncio.get_running_loop()
         translated = self._errors.translated
+        tls_key = (self._settings.tls_verify, self._settings.tls_client_cert)
         if self._login.due():
+            lookup = functools.partial(self._lookup_self, loop, reader, tls_key)
+            login = functools.partial(self._login.ensure_logged_in, lookup)
             generation = await loop.run_in_executor(
-                self._executor, functools.partial(translated, where, self._login.ensure_logged_in)
+                self._executor, functools.partial(translated, where, login)
             )
         else:
             generation = self._login.generation
         request = self._request
         url = request.url(path, version)
-        tls_key = (self._settings.tls_verify, self._settings.tls_client_cert)
         tls = reader.ssl_context(tls_key)
         if tls is None:
             loaded = await loop.run_in_executor(
@@ -88,6 +97,36 @@ class KvLoopRead:
                 answer = await reader.get(url, request.headers() | extra, client_timeout=timeout, ssl=tls)
         self._replication.note(answer.index)
         return self._payload(where, answer, url)
+
+    def _lookup_self(self, loop: asyncio.AbstractEventLoop, reader: KvReader, tls_key: TlsKey) -> object:
+        """The token's self-lookup for a login on the executor: what hvac's ``lookup_self`` returns or raises.
+
+        Sent through ``reader`` on ``loop``, which is free meanwhile (the read
+        awaits this login). The wait is bounded, so that a loop closed under
+        it cannot leave a worker thread (and the login lock) stuck for ever.
+        """
+        tls = reader.ssl_context(tls_key)
+        if tls is None:
+            tls = reader.remember_ssl_context(tls_key, load_ssl_context(*tls_key))
+        future = asyncio.run_coroutine_threadsafe(self._send_lookup(reader, tls), loop)
+        try:
+            answer = future.result(timeout=max(60.0, 4 * self._settings.timeout))
+        except TimeoutError:
+            future.cancel()
+            answer = KvAnswer(failure=transport_failure(TimeoutError()))
+        self._replication.note(answer.index)
+        failure: BaseException | None = answer.failure or hvac_error(
+            answer, url=self._request.lookup_url().path
+        )
+        if failure is not None:
+            raise failure  # an hvac or requests exception, as hvac's call raises: the caller translates it
+        return None if answer.redirected else answer.json()  # hvac hands a redirect back unread
+
+    async def _send_lookup(self, reader: KvReader, tls: ssl.SSLContext | bool) -> KvAnswer:
+        request = self._request
+        return await reader.get(
+            request.lookup_url(), request.headers(), client_timeout=request.timeout(), ssl=tls
+        )
 
     def _payload(self, where: Where, answer: KvAnswer, url: yarl.URL) -> object:
         """Return the JSON of a good answer, or raise what hvac's answer would have been translated to."""

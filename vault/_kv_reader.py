@@ -51,12 +51,13 @@ import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import hvac.exceptions
-import requests.exceptions
-
 if TYPE_CHECKING:
     import aiohttp
+    import hvac.exceptions
     import yarl
+    from requests.exceptions import RequestException
+
+    _FailureTable = tuple[tuple[tuple[type[BaseException], ...], type[RequestException]], ...]
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -83,7 +84,7 @@ class KvAnswer:
     # Out of the repr: a 200 body holds the secret, and an error body may echo the request
     # (a proxy that quotes its headers); reprs end up in logs and in error reports' frame locals.
     body: bytes = dataclasses.field(default=b"", repr=False)
-    failure: requests.exceptions.RequestException | None = None
+    failure: RequestException | None = None  # made by transport_failure
     index: str | None = None
     """The answering node's replication index (``X-Vault-Index``), see :mod:`vault._consistency`."""
 
@@ -119,6 +120,8 @@ def hvac_error(answer: KvAnswer, *, url: str) -> hvac.exceptions.VaultError | No
     """
     if answer.failure is not None or answer.status < 400:
         return None
+    import hvac.exceptions
+
     errors: list[str] | None = None
     if answer.content_type == "application/json" and len(answer.body) <= _MAX_ERROR_BODY:
         try:
@@ -140,52 +143,58 @@ def hvac_error(answer: KvAnswer, *, url: str) -> hvac.exceptions.VaultError | No
 
 # (aiohttp class names, the requests exception hvac's session raises for the same failure), most
 # specific first: certificate errors are connector errors, a connect timeout is a timeout. Names, not
-# classes, so that aiohttp is imported only when a read is made (it costs ~60 ms to import).
-_FAILURES: tuple[tuple[tuple[str, ...], type[requests.exceptions.RequestException]], ...] = (
-    (("ClientSSLError", "ServerFingerprintMismatch"), requests.exceptions.SSLError),
-    (("ConnectionTimeoutError",), requests.exceptions.ConnectTimeout),
-    (("ClientProxyConnectionError", "ClientHttpProxyError"), requests.exceptions.ProxyError),
-    (("ClientConnectorError",), requests.exceptions.ConnectionError),
-    (("ServerTimeoutError",), requests.exceptions.ReadTimeout),
-    (("ClientPayloadError",), requests.exceptions.ChunkedEncodingError),
-    (("InvalidURL", "NonHttpUrlClientError"), requests.exceptions.InvalidURL),
+# classes, so that aiohttp is imported only when a read is made (it costs ~60 ms to import), and
+# requests (with hvac, ~70 ms) only when a read fails: a good read needs neither.
+_FAILURES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("ClientSSLError", "ServerFingerprintMismatch"), "SSLError"),
+    (("ConnectionTimeoutError",), "ConnectTimeout"),
+    (("ClientProxyConnectionError", "ClientHttpProxyError"), "ProxyError"),
+    (("ClientConnectorError",), "ConnectionError"),
+    (("ServerTimeoutError",), "ReadTimeout"),
+    (("ClientPayloadError",), "ChunkedEncodingError"),
+    (("InvalidURL", "NonHttpUrlClientError"), "InvalidURL"),
     # The server hung up or answered with something that is not HTTP: urllib3 calls these
     # protocol errors, which requests raises as ConnectionError.
-    (
-        ("ServerConnectionError", "ClientOSError", "ClientConnectionError"),
-        requests.exceptions.ConnectionError,
-    ),
-    (("ClientResponseError",), requests.exceptions.ConnectionError),
+    (("ServerConnectionError", "ClientOSError", "ClientConnectionError"), "ConnectionError"),
+    (("ClientResponseError",), "ConnectionError"),
 )
 
 
-_FailureTable = tuple[tuple[tuple[type[BaseException], ...], type[requests.exceptions.RequestException]], ...]
+def _requests_class(name: str) -> type[RequestException]:
+    """The ``requests`` exception class ``name`` (requests is imported on the first failure)."""
+    import requests.exceptions
+
+    found: type[RequestException] = getattr(requests.exceptions, name)
+    return found
 
 
 @functools.cache
 def _failure_classes() -> _FailureTable:
     import aiohttp
 
-    return tuple((tuple(getattr(aiohttp, name) for name in names), failure) for names, failure in _FAILURES)
+    return tuple(
+        (tuple(getattr(aiohttp, name) for name in names), _requests_class(failure))
+        for names, failure in _FAILURES
+    )
 
 
-def transport_failure_class(cls: type[BaseException]) -> type[requests.exceptions.RequestException]:
+def transport_failure_class(cls: type[BaseException]) -> type[RequestException]:
     """Return the ``requests`` exception class hvac's session raises where aiohttp raises ``cls``."""
     for aiohttp_classes, failure in _failure_classes():
         if issubclass(cls, aiohttp_classes):
             return failure
     if issubclass(cls, ssl.SSLError | ssl.CertificateError):
-        return requests.exceptions.SSLError
+        return _requests_class("SSLError")
     if issubclass(cls, TimeoutError):
-        return requests.exceptions.ReadTimeout  # aiohttp's sock_read timeout surfaces as a bare one
+        return _requests_class("ReadTimeout")  # aiohttp's sock_read timeout surfaces as a bare one
     if issubclass(cls, OSError):
-        return requests.exceptions.ConnectionError
+        return _requests_class("ConnectionError")
     # A header value aiohttp refuses (a token with a line break) and anything else: requests refuses
     # those as InvalidHeader, i.e. "the request could not be made".
-    return requests.exceptions.RequestException
+    return _requests_class("RequestException")
 
 
-def transport_failure(exc: BaseException) -> requests.exceptions.RequestException:
+def transport_failure(exc: BaseException) -> RequestException:
     """Return a fresh ``requests`` exception standing for ``exc``, holding nothing of it."""
     failure = transport_failure_class(type(exc))
     return failure(f"{type(exc).__name__} while reading from Vault")
@@ -223,7 +232,7 @@ def load_ssl_context(verify: bool | str, cert: tuple[str, str] | str | None = No
         else:
             context = ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError):
-        failure = requests.exceptions.SSLError(
+        failure = _requests_class("SSLError")(
             "the CA bundle named by 'ca_cert' or 'verify' could not be loaded"
         )
     else:
@@ -233,7 +242,7 @@ def load_ssl_context(verify: bool | str, cert: tuple[str, str] | str | None = No
         try:
             context.load_cert_chain(certfile, keyfile)
         except (OSError, ssl.SSLError):
-            failure = requests.exceptions.SSLError(
+            failure = _requests_class("SSLError")(
                 "the client certificate named by 'client_cert' and 'client_key' could not be loaded"
             )
         else:
@@ -329,9 +338,7 @@ class KvReader:
         reporters capture frame locals.
         """
         if self._closed:
-            return KvAnswer(
-                failure=requests.exceptions.ConnectionError("the Vault connection pool is closed")
-            )
+            return KvAnswer(failure=_requests_class("ConnectionError")("the Vault connection pool is closed"))
         session, slots = self._session, self._slots
         if session is None or slots is None:
             session, slots = self._open()

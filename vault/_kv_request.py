@@ -10,10 +10,10 @@ and the same meaning of the tenant's timeout.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import hvac.utils
 from pydantic import SecretStr
 
 from vault._settings import VaultSettings
@@ -22,9 +22,21 @@ if TYPE_CHECKING:
     import aiohttp
     import yarl
 
-__all__ = ["KvReadRequest"]
+__all__ = ["KvReadRequest", "format_url"]
 
 _MAX_CACHED_URLS = 4096
+
+
+def format_url(template: str, **parts: object) -> str:
+    """``hvac.utils.format_url``: ``template`` with each part UTF-8 encoded and percent-quoted.
+
+    The same function, so that the on-loop read sends the very path hvac
+    would, without importing hvac (~70 ms) for it; a test checks the two
+    agree on hostile paths.
+    """
+    return template.format(
+        **{key: urllib.parse.quote(str(value).encode("utf-8")) for key, value in parts.items()}
+    )
 
 
 class KvReadRequest:
@@ -43,6 +55,7 @@ class KvReadRequest:
             self._headers_base["X-Vault-Namespace"] = settings.namespace
         self._timeout: aiohttp.ClientTimeout | None = None  # made on the first read (aiohttp is lazy)
         self._urls: dict[tuple[str, int | None], yarl.URL] = {}
+        self._lookup_url: yarl.URL | None = None
 
     def headers(self) -> dict[str, str]:
         """The headers of one read, with the client's current token if it has one."""
@@ -59,8 +72,8 @@ class KvReadRequest:
         if url is None:
             import yarl
 
-            # hvac.utils.format_url quotes each part; the adapter collapses '//' and joins.
-            api_path = hvac.utils.format_url(
+            # format_url quotes each part as hvac does; hvac's adapter collapses '//' and joins.
+            api_path = format_url(
                 "/v1/{mount_point}/data/{path}", mount_point=self._settings.mount, path=path
             )
             while "//" in api_path:
@@ -71,6 +84,15 @@ class KvReadRequest:
                 self._urls.clear()
             self._urls[key] = url
         return url
+
+    def lookup_url(self) -> yarl.URL:
+        """The URL of the token's self-lookup, as hvac's ``lookup_self`` sends it."""
+        if self._lookup_url is None:
+            import yarl
+
+            address = self._settings.address.rstrip("/")
+            self._lookup_url = yarl.URL(f"{address}/v1/auth/token/lookup-self", encoded=True)
+        return self._lookup_url
 
     def timeout(self) -> aiohttp.ClientTimeout:
         """The tenant's timeout as aiohttp takes it, made on first use."""

@@ -13,6 +13,8 @@ band, fails with :class:`~sdk._errors.VaultAuthError` without sending it.
 
 Everything here that talks to Vault blocks (hvac is synchronous), so it runs
 on the client's executor, never on the event loop.
+The hvac client is made on first use (:class:`~vault._hvac.LazyHvac`), on that
+executor: a process that builds its Vault clients at start-up does not import hvac.
 """
 
 from __future__ import annotations
@@ -24,14 +26,20 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import hvac.exceptions
 from pydantic import SecretStr
 
 from sdk._errors import VaultAuthError, VaultUnavailableError
 from vault._answers import is_redirect, mapping_at, redirect_error, vault_name
-from vault._errors import FOREIGN_ERRORS, translate_vault_error
+from vault._client_errors import (
+    foreign_errors,
+    not_renewable_errors,
+    token_errors,
+    translate_foreign,
+    upkeep_retryable,
+)
+from vault._hvac import LazyHvac
 from vault._login_secrets import login_remedy, method_name, read_file, read_secret_id, read_token, same_token
 from vault._renewal import TokenLease, TokenRenewer
 from vault._settings import AppRoleAuth, JwtAuth, TokenAuth, VaultSettings
@@ -40,17 +48,11 @@ __all__ = ["VaultLogin"]
 
 _T = TypeVar("_T")
 
-TOKEN_ERRORS = (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized)
-# What renew-self answers for a token that is revoked, expired or not renewable.
-_NOT_RENEWABLE_ERRORS = (*TOKEN_ERRORS, hvac.exceptions.InvalidRequest)
-# What makes upkeep try again shortly: Vault down, sealed, slow, or failing.
-_UPKEEP_RETRYABLE: tuple[type[BaseException], ...] = (VaultUnavailableError, *FOREIGN_ERRORS)
-
 logger = logging.getLogger("vault.client")
 
 
 class VaultLogin:
-    """The login state of one :class:`~vault.VaultClient`, shared by its hvac client ``hvac_client``.
+    """The login state of one :class:`~vault.VaultClient`, shared by its (lazy) hvac client ``hvac``.
 
     ``token``, if given, is used instead of looking one up as the settings say;
     with AppRole or JWT settings it is only the first token. Upkeep (renewal
@@ -61,7 +63,7 @@ class VaultLogin:
     def __init__(
         self,
         settings: VaultSettings,
-        hvac_client: Any,
+        hvac: LazyHvac,
         *,
         token: str | None,
         executor: ThreadPoolExecutor,
@@ -69,7 +71,7 @@ class VaultLogin:
         clock: Callable[[], float],
     ) -> None:
         self._settings = settings
-        self._hvac = hvac_client
+        self._hvac = hvac
         self._vault_name = vault_name(settings)
         # Tokens are held as SecretStr (masked in repr, str and logs, S3) and unwrapped only
         # where they are sent; hvac keeps its own plain copy, in its adapter.
@@ -133,7 +135,7 @@ class VaultLogin:
         if self._renewer is not None:
             await self._renewer.stop()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._revoke_own_token)
-        self._hvac.token = None
+        self._hvac.set_token(None)
         self._current_token = None
 
     def call_with_login(self, call: Callable[[], _T]) -> _T:
@@ -141,7 +143,7 @@ class VaultLogin:
         generation = self.ensure_logged_in()
         try:
             return call()
-        except TOKEN_ERRORS:
+        except token_errors():
             # OpenBao answers 403 both for a bad token and for a policy denial;
             # only the token's own lookup tells them apart.
             if self._token_still_valid(generation):
@@ -156,19 +158,23 @@ class VaultLogin:
         self._login_again(generation)
         return True
 
-    def ensure_logged_in(self) -> int:
-        """Take up a token if none is held or it is known to be expired; return the login generation."""
+    def ensure_logged_in(self, lookup: Callable[[], object] | None = None) -> int:
+        """Take up a token if none is held or it is known to be expired; return the login generation.
+
+        ``lookup`` sends the new token's self-lookup in place of hvac's ``lookup_self``, with its
+        answer and errors (the on-loop read sends it through aiohttp: see :mod:`vault._kv_read`).
+        """
         lease = self._lease
         if self._current_token is None or (lease is not None and lease.expired(self._clock())):
             with self._login_lock:
                 lease = self._lease
                 if self._current_token is None:
-                    self._login_locked()
+                    self._login_locked(lookup)
                 elif lease is not None and lease.expired(self._clock()):
-                    self._replace_expired_locked()
+                    self._replace_expired_locked(lookup)
         return self._generation
 
-    def _replace_expired_locked(self) -> None:
+    def _replace_expired_locked(self, lookup: Callable[[], object] | None = None) -> None:
         """Take up a new token before a request, because the current one is known to be expired."""
         if self._uses_configured_token() and same_token(self._configured_token(), self._current_token):
             raise VaultAuthError(
@@ -178,14 +184,14 @@ class VaultLogin:
         logger.info(
             "the Vault token for %s expired; taking up a new one before the request", self._settings.address
         )
-        self._login_locked()
+        self._login_locked(lookup)
 
     def _token_still_valid(self, generation: int) -> bool:
         if generation != self._generation:
             return False  # another thread logged in meanwhile; just retry with its token
         try:
-            self._hvac.auth.token.lookup_self()
-        except TOKEN_ERRORS:
+            self._hvac.get().auth.token.lookup_self()
+        except token_errors():
             return False
         # A login that finished meanwhile means the lookup may have sent the new
         # token, whose validity says nothing about the refused one: retry with it.
@@ -203,7 +209,7 @@ class VaultLogin:
                     f"{self._token_remedy()}"
                 )
 
-    def _login_locked(self) -> None:
+    def _login_locked(self, lookup: Callable[[], object] | None = None) -> None:
         auth = self._settings.auth
         started = self._clock()
         login: Mapping[str, object] | None = None
@@ -217,7 +223,7 @@ class VaultLogin:
         # The old token, if ours, is left to expire rather than revoked: requests
         # in flight on other threads may still carry it, and it has at most a
         # third of its last lease left.
-        self._hvac.token = token.get_secret_value()
+        self._hvac.set_token(token)  # a client made later takes it up too
         self._current_token = token
         self._owns_token = owned
         self._generation += 1
@@ -227,13 +233,13 @@ class VaultLogin:
         if login is not None:
             self._lease = TokenLease.from_auth(login, obtained_at=started)
         else:
-            self._lease = self._look_up_lease(started)
+            self._lease = self._look_up_lease(started, lookup)
 
-    def _look_up_lease(self, started: float) -> TokenLease | None:
+    def _look_up_lease(self, started: float, lookup: Callable[[], object] | None) -> TokenLease | None:
         """Ask Vault how long the current token lives (the default policy allows every token this)."""
         try:
-            response = self._hvac.auth.token.lookup_self()
-        except TOKEN_ERRORS:
+            response = (lookup or self._hvac.get().auth.token.lookup_self)()
+        except token_errors():
             return None  # a bad token: the request it was wanted for will say so
         return TokenLease.from_lookup(mapping_at(response, "data"), obtained_at=started)
 
@@ -256,16 +262,16 @@ class VaultLogin:
         try:
             if isinstance(auth, JwtAuth):
                 jwt = SecretStr(read_file(auth.token_file, "workload identity JWT"))
-                response = self._hvac.auth.jwt.jwt_login(
+                response = self._hvac.get().auth.jwt.jwt_login(
                     role=auth.role, jwt=jwt.get_secret_value(), path=auth.mount_point, use_token=False
                 )
             else:
                 secret_id = read_secret_id(auth)
-                response = self._hvac.auth.approle.login(
+                response = self._hvac.get().auth.approle.login(
                     role_id=auth.role_id, secret_id=secret_id, mount_point=auth.mount_point, use_token=False
                 )
-        except FOREIGN_ERRORS as exc:
-            error = translate_vault_error(
+        except foreign_errors() as exc:
+            error = translate_foreign(
                 exc, path=where, tenant=None, integration=None, address=self._vault_name
             )
             # Unreachable, sealed, slow or rate-limited: Vault's state, reported
@@ -318,7 +324,7 @@ class VaultLogin:
                 if not lease.final and self._renew_locked(lease, started):
                     return self._first_upkeep_delay()
                 self._replace_final_locked()
-            except _UPKEEP_RETRYABLE as exc:
+            except upkeep_retryable() as exc:
                 now = self._clock()
                 if lease.expired(now):
                     return None  # the next read logs in again, once Vault is back
@@ -339,8 +345,8 @@ class VaultLogin:
 
     def _renew_locked(self, lease: TokenLease, started: float) -> bool:
         try:
-            response = self._hvac.auth.token.renew_self(increment=max(1, int(lease.full_ttl)))
-        except _NOT_RENEWABLE_ERRORS:
+            response = self._hvac.get().auth.token.renew_self(increment=max(1, int(lease.full_ttl)))
+        except not_renewable_errors():
             # Revoked, expired or not renewable after all: replace it instead.
             self._lease = dataclasses.replace(lease, final=True)
             return False
@@ -384,6 +390,6 @@ class VaultLogin:
             if self._owns_token and self._current_token is not None:
                 # Best effort: the token expires on its own TTL anyway, and a close
                 # that fails because Vault is down would only hide the real problem.
-                with contextlib.suppress(*FOREIGN_ERRORS):
-                    self._hvac.auth.token.revoke_self()
+                with contextlib.suppress(*foreign_errors()):
+                    self._hvac.get().auth.token.revoke_self()
             self._lease = None
