@@ -36,10 +36,11 @@ shared ``nullcontext`` and no span is started (one ``None`` check each).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import httpx
 
@@ -53,16 +54,6 @@ if TYPE_CHECKING:
 
     from sdk._telemetry import OperationTracer
 
-try:
-    from opentelemetry import context as _otel_context
-    from opentelemetry import trace as _otel_trace
-    from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_INSTRUMENTATION_KEY
-    from opentelemetry.context.context import Context as _OtelContext
-except ImportError:  # the `otel` extra is not installed: nothing to suppress, nothing to record
-    _otel_available = False
-else:
-    _otel_available = True
-
 __all__ = ["HttpSpan", "error_type_of", "send_observed", "start_http_span", "suppress_instrumentation"]
 
 _KNOWN_METHODS: Final = frozenset(
@@ -75,11 +66,41 @@ _ERROR_TYPE: Final = re.compile(r"[A-Za-z0-9_.]{1,64}")
 _PLAIN_SUPPRESS_KEY: Final = "suppress_instrumentation"
 
 _NO_SUPPRESSION: Final[AbstractContextManager[None]] = nullcontext()
-_SUPPRESSING: Final[dict[str, object]] = (
-    {_SUPPRESS_HTTP_INSTRUMENTATION_KEY: True, _SUPPRESS_INSTRUMENTATION_KEY: True, _PLAIN_SUPPRESS_KEY: True}
-    if _otel_available
-    else {}
-)
+
+
+class _Otel:
+    """OpenTelemetry's context API and suppression keys, loaded once something has imported them.
+
+    An instrumentation can only be active once ``opentelemetry.context`` is imported,
+    so until then there is nothing to suppress and nothing is loaded here: an
+    application without OpenTelemetry never pays its import (~3 ms).
+    """
+
+    context: ClassVar[Any] = None
+    context_class: ClassVar[Any] = None
+    suppressing: ClassVar[dict[str, object]] = {}
+
+    @classmethod
+    def loaded(cls) -> bool:
+        if cls.context is not None:
+            return True
+        if sys.modules.get("opentelemetry.context") is None:
+            return False
+        try:
+            from opentelemetry import context
+            from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_INSTRUMENTATION_KEY
+            from opentelemetry.context.context import Context
+        except ImportError:  # a partial or blocked installation: nothing can be instrumented
+            return False
+
+        cls.suppressing = {
+            _SUPPRESS_HTTP_INSTRUMENTATION_KEY: True,
+            _SUPPRESS_INSTRUMENTATION_KEY: True,
+            _PLAIN_SUPPRESS_KEY: True,
+        }
+        cls.context_class = Context
+        cls.context = context
+        return True
 
 
 class _Suppressed(AbstractContextManager[None]):
@@ -99,14 +120,15 @@ class _Suppressed(AbstractContextManager[None]):
 
     def __enter__(self) -> None:
         # One copy of the current context with all three keys (``set_value`` would copy it thrice).
-        self._token = _otel_context.attach(_OtelContext({**_otel_context.get_current(), **_SUPPRESSING}))
+        context = _Otel.context
+        self._token = context.attach(_Otel.context_class({**context.get_current(), **_Otel.suppressing}))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         token, self._token = self._token, None
         if token is not None:
-            _otel_context.detach(token)
+            _Otel.context.detach(token)
 
 
 def suppress_instrumentation() -> AbstractContextManager[None]:
@@ -116,10 +138,10 @@ def suppress_instrumentation() -> AbstractContextManager[None]:
     and the httpx transport wrapper run in the caller's task, so they see the
     context it sets), in the same task, and leave it in the same task. Each
     call returns a fresh context manager; do not share one between tasks.
-    Costs about a microsecond with ``opentelemetry-api`` installed, nothing
-    without it.
+    Costs about a microsecond once OpenTelemetry is imported, nothing before
+    (no instrumentation can be active without it).
     """
-    if not _otel_available:
+    if not _Otel.loaded():
         return _NO_SUPPRESSION
     return _Suppressed()
 
@@ -166,7 +188,8 @@ class HttpSpan:
                 error_type = str(status)
         if error_type is not None:
             attributes["error.type"] = error_type if _ERROR_TYPE.fullmatch(error_type) else "_OTHER"
-            span.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR))
+            trace = _telemetry._api()
+            span.set_status(trace.Status(trace.StatusCode.ERROR))
         span.set_attributes(attributes)
         span.end()
 
@@ -207,7 +230,7 @@ def start_http_span(
     prefix = "HTTP" if verb == "_OTHER" else verb
     span = tracer.tracer.start_span(
         f"{prefix} {path_template}" if path_template is not None else prefix,
-        kind=_otel_trace.SpanKind.CLIENT,
+        kind=_telemetry._api().SpanKind.CLIENT,
         attributes=attributes,
         record_exception=False,
         set_status_on_exception=False,
