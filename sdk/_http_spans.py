@@ -88,7 +88,10 @@ class _Otel:
             return False
         try:
             from opentelemetry import context
-            from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_INSTRUMENTATION_KEY
+            from opentelemetry.context import (
+                _SUPPRESS_HTTP_INSTRUMENTATION_KEY,
+                _SUPPRESS_INSTRUMENTATION_KEY,
+            )
             from opentelemetry.context.context import Context
         except ImportError:  # a partial or blocked installation: nothing can be instrumented
             return False
