@@ -126,6 +126,9 @@ _SENTENCE_END: Final = re.compile(
 )
 
 
+_SHORT: Final = 160  # characters: a record's field rather than a ticket's body
+
+
 class ContextReader:
     """Answers "does this candidate's sentence name its type?" for one text, caching per sentence.
 
@@ -210,8 +213,15 @@ class ContextReader:
         self._first = False
         text = self._text
         if text.isascii():
-            self._letters = text.encode("ascii").translate(_LETTERS_ONLY)
+            self._letters = letters = text.encode("ascii").translate(_LETTERS_ONLY)
             self._plain = "@" not in text and "[" not in text
+            if self._plain and len(text) <= _SHORT and _named_by_byte_words(letters.split()) is _NOTHING:
+                # Nothing to blank, so each sentence's words are some of the text's: none names
+                # anything either. Looked at first in a short text (a field holding a number);
+                # in a long one, only if its first sentence names nothing (below).
+                result = (_NOTHING, _NOTHING | self._always) if self._always else (_NOTHING, _NOTHING)
+                self._low, self._high, self._last = 0, len(text) + 1, result
+                return result
         ends = self._ends
         self._more = more = _SENTENCE_END.finditer(text)
         for match in more:

@@ -38,7 +38,7 @@ from sdk._redaction._scoring import (
 )
 from sdk._redaction._types import IdentifierType
 
-__all__ = ["CHAIN_RE", "PhoneKey", "digit_candidates", "is_word_char"]
+__all__ = ["CHAIN_RE", "Dialable", "PhoneKey", "digit_candidates", "is_word_char", "phone_candidates"]
 
 _PHONE: Final = IdentifierType.PHONE
 _NOTHING: Final[frozenset[IdentifierType]] = frozenset()
@@ -74,6 +74,7 @@ def digit_candidates(
     regions: tuple[str, ...],
     found: list[Candidate],
     memo: dict[PhoneKey, PhoneMatch | None],
+    later: list[Dialable] | None = None,
 ) -> None:
     """Append to ``found`` the candidates in one chain found by :data:`CHAIN_RE`.
 
@@ -84,6 +85,8 @@ def digit_candidates(
     chain is read as its shape and its digits, two C-level translations, and
     what is left is the checks. The sentence's context words are read when a
     run first needs them: a chain of cards in their usual grouping never does.
+    With ``later``, a chain's dialable runs are put there instead of
+    validated (see :func:`phone_candidates`).
     """
     base, end = chain.span()
     written = chain.group()
@@ -100,11 +103,32 @@ def digit_candidates(
     if runs.checks:
         sentence = _identifiers(base, digits, runs.checks, context, found)
     if runs.starts:
-        _phones(base, digits, runs, context, sentence, regions, found, memo)
+        if later is not None:
+            later.append((base, end, digits, runs, sentence))
+        else:
+            _phones(base, digits, runs, context, sentence, regions, found, memo)
 
 
 _Sentence = tuple[frozenset[IdentifierType], frozenset[IdentifierType]] | None
 """A sentence's (said, named) types once read: see ``ContextReader.sentence_at``."""
+Dialable = tuple[int, int, str, Plan, _Sentence]
+"""A chain whose phone numbers are not validated yet: its span, digits, plan, sentence if read."""
+
+
+def phone_candidates(
+    chains: list[Dialable],
+    context: ContextReader,
+    regions: tuple[str, ...],
+    found: list[Candidate],
+    memo: dict[PhoneKey, PhoneMatch | None],
+) -> None:
+    """Append the phone numbers of ``chains``, put off by :func:`digit_candidates`, to ``found``.
+
+    Exactly those it would have appended then: a chain's phone numbers
+    depend on the chain and its sentence only, never on other candidates.
+    """
+    for base, _, digits, runs, sentence in chains:
+        _phones(base, digits, runs, context, sentence, regions, found, memo)
 
 
 def _identifiers(

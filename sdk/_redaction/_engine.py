@@ -11,6 +11,7 @@ keeps the digits in its local part.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Final
@@ -65,7 +66,11 @@ def _find(view: str, regions: tuple[str, ...], strict: frozenset[IdentifierType]
     As candidates: :func:`redact` needs only their kinds and spans, and a
     :class:`Finding` apiece would cost as much again as settling them.
     """
-    candidates = scan(view, regions, strict)
+    return _settle(scan(view, regions, strict)[0])
+
+
+def _settle(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates that keep their spans, in order (see the module's docstring)."""
     if not candidates:
         return []
     candidates.sort(key=_rank)
@@ -145,10 +150,74 @@ def redact(text: str, policy: RedactionPolicy | None = None) -> str:
     """
     policy = policy or _DEFAULT_POLICY
     view = fold(text)
-    findings = _find(view, policy.phone_regions, policy.strict)
+    actions = policy.identifiers
+    kept = _kept(actions)
+    if _SHORTCUTS and (kept[0] or "@" not in view) and _MAY_HOLD.search(view) is None:
+        return text  # nothing but email addresses, and those kept
+    candidates, put_off = scan(view, policy.phone_regions, policy.strict, *kept)
+    if put_off is not None:
+        if not _masks_any(candidates, actions):
+            return text
+        candidates = put_off.finish(candidates, _kept_kinds(actions))
+    findings = _settle(candidates)
     if not findings:
         return text
     return _replace(text, view, findings, policy)
+
+
+# A switch for tests: off, every text is scanned in full (``tests/redaction/test_shortcuts.py``
+# holds the output the same either way).
+_SHORTCUTS: bool = True
+_KEEP: Final = RedactionAction.KEEP
+_EMAIL: Final = IdentifierType.EMAIL
+_PHONE: Final = IdentifierType.PHONE
+# What any identifier but an email address needs (so a field without it and without an "@", or
+# whose email addresses are kept, is written as it was). Digits of one chain (``_digits``) have
+# at most ")", a separator and "(" between two, so: eight characters of a chain from a digit
+# (every digit identifier has eight digits or more); seven from a "0", "+" or "(" (a phone number
+# of seven to nine digits is dialed only after a trunk 0, "+" or an area code in brackets:
+# ``_phones``); or a digit after two or three letters standing as a word, with one space or dash
+# between at most (``_lettered``: the lookbehind of a letter pair, cheap, rules most digits out).
+_LETTERS_BEFORE: Final = "|".join(
+    f"(?<={letters}{gap}\\d)(?<![A-Za-z0-9_]{letters}{gap}\\d)"
+    for letters in ("[A-Za-z]{2}", "[A-Za-z]{3}")
+    for gap in ("", "[ -]")
+)
+# Each branch starts at a digit, so that the regex engine skips ahead to digits ("+" and "("
+# are looked behind: a "+" or "(" before a digit starts seven characters with it).
+_MAY_HOLD: Final = re.compile(
+    r"\d(?:[\d .()-]{7}|(?<=0)[\d .()-]{6}|(?<=[+(]\d)[\d .()-]{5}"
+    rf"|(?<=[A-Za-z][A-Za-z -]\d)(?:{_LETTERS_BEFORE}))",
+    re.ASCII,
+)
+
+
+def _kept(actions: dict[IdentifierType, RedactionAction]) -> tuple[bool, bool]:
+    """Whether a scan under a policy with ``actions`` may put off email addresses, phone numbers.
+
+    A kept email address or phone number changes the output only by shielding
+    its characters from another candidate (or by being the neighbour a weakly
+    grouped run needs claimed): with no candidate of a type the policy writes
+    over, the text is written as it was, whatever those two would have found.
+    So when the policy keeps them they are looked for only in a text holding
+    such a candidate, and then exactly as before.
+    """
+    if not _SHORTCUTS:
+        return False, False
+    return (
+        (actions.get(_EMAIL) or DEFAULT_ACTIONS[_EMAIL]) is _KEEP,
+        (actions.get(_PHONE) or DEFAULT_ACTIONS[_PHONE]) is _KEEP,
+    )
+
+
+def _kept_kinds(actions: dict[IdentifierType, RedactionAction]) -> frozenset[IdentifierType]:
+    """The types the policy keeps: only groups of candidates with another type are settled."""
+    return frozenset(kind for kind in IdentifierType if (actions.get(kind) or DEFAULT_ACTIONS[kind]) is _KEEP)
+
+
+def _masks_any(candidates: list[Candidate], actions: dict[IdentifierType, RedactionAction]) -> bool:
+    """Whether any of ``candidates`` is of a type the policy does not keep."""
+    return any((actions.get(found.kind) or DEFAULT_ACTIONS[found.kind]) is not _KEEP for found in candidates)
 
 
 RedactionObserver = Callable[[IdentifierType], None]
@@ -200,10 +269,25 @@ def redact_many(texts: Iterable[str], policy: RedactionPolicy | None = None) -> 
     """
     policy = policy or _DEFAULT_POLICY
     originals = list(texts)
-    unique = list(dict.fromkeys(originals))
-    views = [fold(text) for text in unique]
-    findings = _find(_BATCH_SEPARATOR.join(views), policy.phone_regions, policy.strict)
+    actions = policy.identifiers
+    kept = _kept(actions)
     done: dict[str, str] = {}
+    unique: list[str] = []  # the texts that may hold an identifier, and their folded selves
+    views: list[str] = []
+    for text in dict.fromkeys(originals):
+        view = fold(text)
+        if _SHORTCUTS and (kept[0] or "@" not in view) and _MAY_HOLD.search(view) is None:
+            done[text] = text  # as in ``redact``
+        else:
+            unique.append(text)
+            views.append(view)
+    if not views:
+        return originals
+    candidates, put_off = scan(_BATCH_SEPARATOR.join(views), policy.phone_regions, policy.strict, *kept)
+    if put_off is not None:  # as in ``redact``; nothing crosses from one text to the next
+        masks = _masks_any(candidates, actions)
+        candidates = put_off.finish(candidates, _kept_kinds(actions)) if masks else []
+    findings = _settle(candidates)
     at = 0  # where the current text starts in the joined view
     index = 0  # the first finding not yet given to a text
     for text, view in zip(unique, views, strict=True):
