@@ -108,7 +108,20 @@ __all__ = [
     "start_step_span",
 ]
 
-OTEL_AVAILABLE: Final[bool] = importlib.util.find_spec("opentelemetry.trace") is not None
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, looked up without importing it.
+
+    ``find_spec`` of a submodule imports its parent package and raises when that is
+    missing: without the ``otel`` extra there is no ``opentelemetry`` package at all.
+    """
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+OTEL_AVAILABLE: Final[bool] = _installed("opentelemetry.trace")
 """Whether ``opentelemetry-api`` is installed (looked up, not imported: see :func:`_api`)."""
 
 INSTRUMENTATION_NAME: Final = "nexora-connect"

@@ -121,3 +121,11 @@ def test_unmade_instruments_are_made_once_and_none_still_turns_the_hooks_off(
     provider.shutdown()
     assert '"card"' in text
     assert '"phone"' not in text
+
+
+def test_a_missing_opentelemetry_package_reads_as_not_installed() -> None:
+    """Without the otel extra there is no ``opentelemetry`` package; looking up a submodule must not raise."""
+    from sdk import _telemetry
+
+    assert _telemetry._installed("nexora_no_such_package.trace") is False
+    assert _telemetry._installed("json.decoder") is True
