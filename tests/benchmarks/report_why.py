@@ -183,6 +183,14 @@ def _load(results: dict[str, Any]) -> list[str]:
                 f"; the what-if SDK with a bare credential reader serves {what_if['contexts_per_s']:.0f} contexts/s "
                 f"at {what_if['cpu_ms_per_context']:.1f} ms per context"
             )
+        requests = load["vendor_requests_per_context"] or 1
+        per_request = (sdk["cpu_ms_per_context"] - best["cpu_ms_per_context"]) * 1000 / requests
+        text += (
+            f". The client is the bottleneck (one core): the SDK spends {per_request:.0f} µs more per vendor request "
+            "and its Vault read than the floor, the per-request overhead section 1 breaks down by component, paid "
+            f"{requests} times a context; 0.8× would need it below "
+            f"{max(best['cpu_ms_per_context'] * (1 / g.THROUGHPUT_RATIO - 1) * 1000 / requests, 0):.0f} µs"
+        )
         out.append(text + ".")
     sdk_stall, floor_stall, over = g.load_stall(load)
     if over > g.STALL_OVER_FLOOR_MS:
