@@ -110,11 +110,7 @@ __all__ = [
 
 
 def _installed(module: str) -> bool:
-    """Whether ``module`` can be imported, looked up without importing it.
-
-    ``find_spec`` of a submodule imports its parent package and raises when that is
-    missing: without the ``otel`` extra there is no ``opentelemetry`` package at all.
-    """
+    """Whether ``module`` can be imported (``find_spec`` of a submodule raises without its parent)."""
     try:
         return importlib.util.find_spec(module) is not None
     except ImportError:
