@@ -44,7 +44,7 @@ def breakdown(data: dict[str, Any]) -> list[str]:
         f"| Vault read (SDK: `CredentialStore`) | {vault_sdk['cpu_us']:.0f} | "
         f"{vault_floor['cpu_us']:.0f} | {vault_sdk['cpu_us'] - vault_floor['cpu_us']:+.0f} | "
         f"{ms(vault_sdk['median_ms'])} | {ms(vault_floor['median_ms'])} |",
-        f"| everything else (httpx client + transport, connector parsing, dispatch, audit, cache) | "
+        f"| everything else (request building, the guarded aiohttp transport, connector parsing, dispatch, audit, cache) | "
         f"{vendor_sdk['cpu_us']:.0f} | {vendor_floor['cpu_us']:.0f} | "
         f"{vendor_sdk['cpu_us'] - vendor_floor['cpu_us']:+.0f} | {ms(vendor_sdk['median_ms'])} | "
         f"{ms(vendor_floor['median_ms'])} |",

@@ -53,7 +53,7 @@ def _single(results: dict[str, Any]) -> list[str]:
         f"{g.ms(single['floor_latency']['median_ms'])} ms and {single['bookkeeping_cpu_us']:.0f} µs more client CPU. "
         f"Measured apart, the Vault read costs {b['vault_sdk']['cpu_us']:.0f} µs of CPU through `CredentialStore` against "
         f"{b['vault_floor']['cpu_us']:.0f} µs with {floor} ({vault:+.0f} µs), and the vendor request with everything "
-        f"around it (httpx client and transport, connector parsing, dispatch, audit, cache) "
+        f"around it (request building, the guarded aiohttp transport, connector parsing, dispatch, audit, cache) "
         f"{b['vendor_sdk']['cpu_us']:.0f} µs against {b['vendor_floor']['cpu_us']:.0f} µs ({vendor:+.0f} µs)"
     )
     if "what_if_bookkeeping_cpu_us" in single:
