@@ -124,8 +124,11 @@ def write(results: dict[str, Any], out: Path) -> Path:
         assert http is not None
         lines += [
             "The request `get_contact` sends, to the loopback upstream, body read and JSON-parsed; bold is client",
-            "CPU per request. The SDK's default transport is now `AiohttpTransport` (`sdk/_http/_aiohttp.py`) under the",
-            "same `httpx.AsyncClient`: tests still inject `httpx.MockTransport(router.async_handler)`.",
+            "CPU per request. The httpx rows send through `httpx.AsyncClient.get`, transports compared under one",
+            "client. The SDK's transport is `AiohttpTransport` (`sdk/_http/_aiohttp.py`), but it no longer goes",
+            "through the client's `send`: it builds the `httpx.Request` itself and sends it on the scope-guarded",
+            "transport directly (`sdk/_http/_send.py`), so its cost per request is section 1's, not a row here.",
+            "Tests still inject `httpx.MockTransport(router.async_handler)`.",
             "",
             *tables.http(http),
             "",
