@@ -288,11 +288,12 @@ class VendorHttp:
                 response = await send_with_auth(self._transport, request, self._auth)
             else:
                 response = await self._client.send(request, auth=self._auth, stream=True)
+            whole = _read_whole(response)
             try:
-                body = await self._read_limited(response, path)
+                body = await self._read_limited(response, path, whole=whole)
             finally:
                 await response.aclose()
-            if _read_whole(response) and not response.headers.get("content-encoding"):
+            if whole and not response.headers.get("content-encoding"):
                 final = response  # the transport read it whole, as the vendor sent it
             else:
                 # Streamed: a response with its body. Decoded while read: without the content-coding
@@ -326,8 +327,8 @@ class VendorHttp:
             self._pacer.back_off(retry_after)
         raise _status_error(final.status_code, retry_after, context)
 
-    async def _read_limited(self, response: httpx.Response, path: str) -> bytes:
-        if _read_whole(response):
+    async def _read_limited(self, response: httpx.Response, path: str, *, whole: bool) -> bytes:
+        if whole:
             # Read whole by the transport (a declared length within the limit) or built in memory.
             if len(response.content) > self._max_response_bytes:
                 raise self._oversized(response, path)
